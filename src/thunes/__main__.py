@@ -1,0 +1,5 @@
+"""`python -m thunes`."""
+
+from thunes.cli import main
+
+raise SystemExit(main())

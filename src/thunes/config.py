@@ -1,0 +1,234 @@
+"""Settings from the environment and `.env`, validated once at start-up.
+
+Every setting is a field of the frozen `Settings` model; the core receives typed values, never a
+dict. `load_settings()` turns every problem into one line naming the variable, so the CLI can
+exit with code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "THUNES_"
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
+INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
+ALERT_KINDS = (
+    "fill",
+    "order_rejected",
+    "kill_switch",
+    "breaker",
+    "stream",
+    "job_failure",
+    "lifecycle",
+    "reconciliation",
+)
+
+
+class Mode(StrEnum):
+    SIM = "sim"
+    TESTNET = "testnet"
+    LIVE = "live"
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """All of THUNES' settings; read from `THUNES_*` variables and `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    mode: Mode = Mode.SIM
+    symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["BTCUSDT"])
+    timeframe: str = "1h"
+    strategy: str = "sma"
+    check_interval_minutes: float = Field(10.0, gt=0)
+    daily_summary_time: str = "23:00"
+
+    quote_amount: Decimal = Field(Decimal("10"), gt=0)
+    daily_loss_limit: Decimal = Field(Decimal("20"), gt=0)
+    max_open_positions: int = Field(3, ge=1)
+    cooldown_minutes: float = Field(60.0, ge=0)
+    min_confidence: float = Field(0.5, ge=0)
+    stop_loss_pct: Decimal = Field(Decimal("0.03"), ge=0, lt=1)
+
+    breaker_fail_max: int = Field(5, ge=1)
+    breaker_reset_seconds: float = Field(60.0, gt=0)
+    ws_watchdog_seconds: float = Field(60.0, gt=0)
+    ws_backoff_cap_seconds: float = Field(60.0, gt=0)
+    price_staleness_seconds: float = Field(30.0, gt=0)
+    rest_weight_limit: int = Field(6000, gt=0)
+    rest_weight_margin: float = Field(0.2, ge=0, lt=1)
+
+    api_key: SecretStr = SecretStr("")
+    api_secret: SecretStr = SecretStr("")
+    live_confirm: bool = False
+
+    telegram_token: SecretStr = SecretStr("")
+    telegram_chat_id: int | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    alerts_silenced: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    state_dir: Path = Path("state")
+    log_dir: Path = Path("logs")
+    log_level: str = "INFO"
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(8787, ge=0, le=65535)
+
+    sim_speed: float = Field(60.0, gt=0)
+    sim_data: list[Path] = Field(default_factory=list)
+    sim_port: int = Field(0, ge=0, le=65535)
+    sim_fee_rate: Decimal = Field(Decimal("0.001"), ge=0, lt=1)
+    sim_start: str = ""
+
+    @field_validator("symbols", "alerts_silenced", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("sim_data", mode="before")
+    @classmethod
+    def _paths(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one symbol is needed")
+        bad = [s for s in value if not SYMBOL_PATTERN.match(s)]
+        if bad:
+            raise ValueError(f"symbols must be upper-case letters and digits: {', '.join(bad)}")
+        if len(set(value)) != len(value):
+            raise ValueError("a symbol is listed twice")
+        return value
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, value: str) -> str:
+        if value not in INTERVALS:
+            raise ValueError(f"unknown interval {value!r}; one of {', '.join(INTERVALS)}")
+        return value
+
+    @field_validator("daily_summary_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("must be HH:MM in UTC, e.g. 23:00")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @field_validator("alerts_silenced")
+    @classmethod
+    def _alerts(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in ALERT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown alert kinds {unknown}; known: {', '.join(ALERT_KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        problems = cross_field_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def has_keys(self) -> bool:
+        return bool(self.api_key.get_secret_value() and self.api_secret.get_secret_value())
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token.get_secret_value() and self.telegram_chat_id is not None)
+
+    def secrets(self) -> list[str]:
+        """Secret values to redact everywhere (logs, audit, messages)."""
+        values = [self.api_key, self.api_secret, self.telegram_token]
+        return [v.get_secret_value() for v in values if v.get_secret_value()]
+
+
+def cross_field_problems(settings: Settings) -> list[str]:
+    """Problems that involve more than one setting; each line names its variable."""
+    problems: list[str] = []
+    if settings.daily_loss_limit < settings.quote_amount:
+        problems.append(
+            f"{ENV_PREFIX}DAILY_LOSS_LIMIT: {settings.daily_loss_limit} is smaller than one "
+            f"trade's quote amount ({ENV_PREFIX}QUOTE_AMOUNT={settings.quote_amount})"
+        )
+    if settings.mode in (Mode.TESTNET, Mode.LIVE) and not settings.has_keys:
+        problems.append(
+            f"{ENV_PREFIX}API_KEY: {settings.mode.value} mode needs {ENV_PREFIX}API_KEY "
+            f"and {ENV_PREFIX}API_SECRET"
+        )
+    if settings.mode is Mode.LIVE and not settings.live_confirm:
+        problems.append(
+            f"{ENV_PREFIX}LIVE_CONFIRM: live mode trades real money; set it to true to confirm"
+        )
+    return problems
+
+
+class SettingsError(Exception):
+    """Invalid settings; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _format_validation_error(error: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for item in error.errors():
+        loc = [str(part) for part in item.get("loc", ()) if not isinstance(part, int)]
+        message = str(item.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        if loc:
+            lines.append(f"{ENV_PREFIX}{loc[0].upper()}: {message}")
+        else:
+            lines.extend(message.splitlines())
+    return lines
+
+
+def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """`THUNES_*` variables that name no setting: almost always a typo worth refusing."""
+    env = os.environ if environ is None else environ
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    return sorted(
+        f"{name}: unknown setting" for name in env if name.startswith(ENV_PREFIX) and name not in known
+    )
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build settings or raise `SettingsError` listing every problem at once."""
+    problems = unknown_variables()
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems.extend(_format_validation_error(error))
+        raise SettingsError(problems) from None
+    if problems:
+        raise SettingsError(problems)
+    return settings
