@@ -216,16 +216,15 @@ def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
     """`THUNES_*` variables that name no setting: almost always a typo worth refusing."""
     env = os.environ if environ is None else environ
     known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
-    return sorted(
-        f"{name}: unknown setting" for name in env if name.startswith(ENV_PREFIX) and name not in known
-    )
+    unknown = (name for name in env if name.startswith(ENV_PREFIX) and name not in known)
+    return sorted(f"{name}: unknown setting" for name in unknown)
 
 
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Build settings or raise `SettingsError` listing every problem at once."""
     problems = unknown_variables()
     try:
-        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **overrides)
     except ValidationError as error:
         problems.extend(_format_validation_error(error))
         raise SettingsError(problems) from None

@@ -96,7 +96,9 @@ def _read_text(path: Path) -> str:
         raise KlineFileError(f"{path}: cannot read: {exc}") from None
 
 
-def _to_number_frame(raw: pd.DataFrame, columns: list[str], source: str, offset: int) -> pd.DataFrame:
+def _to_number_frame(
+    raw: pd.DataFrame, columns: list[str], source: str, offset: int
+) -> pd.DataFrame:
     """Parse columns as numbers; the first unparsable cell is reported with its line number."""
     out = pd.DataFrame(index=raw.index)
     for col in columns:
