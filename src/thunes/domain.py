@@ -170,3 +170,20 @@ def client_order_id(decision_id: str, symbol: str, side: Side) -> str:
     """
     digest = hashlib.sha256(f"{decision_id}|{symbol}|{side.value}".encode()).hexdigest()
     return f"th-{side.value[0].lower()}-{digest[:30]}"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """The best bid/ask of a symbol and when it was seen (epoch seconds of THUNES' clock)."""
+
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    time: float
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+    def age(self, now: float) -> float:
+        return max(0.0, now - self.time)
