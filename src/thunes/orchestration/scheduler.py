@@ -1,0 +1,160 @@
+"""`TradingScheduler`: APScheduler 3 on the daemon's event loop with a SQLite job store.
+
+Jobs have stable ids, `max_instances=1` and `coalesce=True`. Misfire grace times are chosen so
+that ten missed signal checks run once (not ten times) and a daily summary missed while the
+daemon was down for a few hours still runs once on start. In `sim` mode the intervals follow
+simulated time: the real interval is the simulated one divided by the speed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from thunes.orchestration import jobs
+
+log = logging.getLogger(__name__)
+
+DAILY_SUMMARY_GRACE = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """Real-time intervals of every job (already divided by the sim speed)."""
+
+    check_interval_s: float
+    reconcile_interval_s: float
+    exchange_info_interval_s: float
+    heartbeat_interval_s: float
+    daily_summary_at: tuple[int, int] | None  # (hour, minute) UTC, cron; None → interval
+    daily_summary_interval_s: float = 86_400.0
+
+    @classmethod
+    def for_speed(
+        cls, check_minutes: float, summary_hhmm: str, speed: float = 1.0
+    ) -> ScheduleSpec:
+        """Wall-clock schedule; with `speed` > 1 (sim) everything runs in simulated time."""
+        hour, minute = (int(part) for part in summary_hhmm.split(":"))
+        simulated = speed != 1.0
+        return cls(
+            check_interval_s=check_minutes * 60 / speed,
+            reconcile_interval_s=max(check_minutes * 60, 300) / speed,
+            exchange_info_interval_s=86_400 / speed,
+            heartbeat_interval_s=min(15.0, max(1.0, 60 / speed)),
+            daily_summary_at=None if simulated else (hour, minute),
+            daily_summary_interval_s=86_400 / speed,
+        )
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    job_id: str
+    func: Callable[[], Any]
+    trigger: BaseTrigger
+    misfire_grace_s: int
+
+
+class TradingScheduler:
+    """The daemon's scheduler; jobs persist in `<state>/jobs.db`."""
+
+    def __init__(self, jobs_db: Path, spec: ScheduleSpec) -> None:
+        self.jobs_db = jobs_db
+        self.spec = spec
+        self._scheduler = AsyncIOScheduler(
+            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{jobs_db}")},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    def definitions(self) -> list[JobDefinition]:
+        spec = self.spec
+        summary_trigger: BaseTrigger
+        if spec.daily_summary_at is None:
+            summary_trigger = IntervalTrigger(seconds=spec.daily_summary_interval_s, timezone=UTC)
+        else:
+            hour, minute = spec.daily_summary_at
+            summary_trigger = CronTrigger(hour=hour, minute=minute, timezone=UTC)
+
+        def every(seconds: float) -> IntervalTrigger:
+            return IntervalTrigger(seconds=seconds, timezone=UTC)
+
+        def grace(seconds: float) -> int:
+            return max(1, int(seconds))
+
+        return [
+            JobDefinition(
+                jobs.SIGNAL_CHECK,
+                jobs.signal_check_job,
+                every(spec.check_interval_s),
+                grace(spec.check_interval_s),
+            ),
+            JobDefinition(
+                jobs.DAILY_SUMMARY,
+                jobs.daily_summary_job,
+                summary_trigger,
+                grace(min(DAILY_SUMMARY_GRACE.total_seconds(), spec.daily_summary_interval_s)),
+            ),
+            JobDefinition(
+                jobs.RECONCILIATION,
+                jobs.reconciliation_job,
+                every(spec.reconcile_interval_s),
+                grace(spec.reconcile_interval_s),
+            ),
+            JobDefinition(
+                jobs.EXCHANGE_INFO,
+                jobs.exchange_info_job,
+                every(spec.exchange_info_interval_s),
+                grace(spec.exchange_info_interval_s),
+            ),
+            JobDefinition(
+                jobs.HEARTBEAT,
+                jobs.heartbeat_job,
+                every(spec.heartbeat_interval_s),
+                grace(spec.heartbeat_interval_s),
+            ),
+        ]
+
+    def start(self) -> None:
+        """Start, keeping persisted jobs whose trigger is unchanged so misfires run once."""
+        self._scheduler.start(paused=True)
+        for definition in self.definitions():
+            existing = self._scheduler.get_job(definition.job_id)
+            if existing is not None and str(existing.trigger) == str(definition.trigger):
+                existing.modify(misfire_grace_time=definition.misfire_grace_s)
+                continue
+            self._scheduler.add_job(
+                definition.func,
+                trigger=definition.trigger,
+                id=definition.job_id,
+                name=definition.job_id,
+                replace_existing=True,
+                misfire_grace_time=definition.misfire_grace_s,
+            )
+        self._scheduler.resume()
+        log.info("scheduler started with jobs %s", ", ".join(self.next_runs()))
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+
+    def pause(self) -> None:
+        """Stop starting new runs (shutdown begins); a running job is left to finish."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
