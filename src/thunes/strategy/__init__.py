@@ -1,1 +1,26 @@
-"""THUNES strategy."""
+"""THUNES strategies: pure, vectorised functions from a kline frame to per-bar signals.
+
+No I/O here. The backtest and the live daemon call the same code: `Strategy.signals()` for
+every bar, `latest_signal()` for the last closed bar. See `thunes.strategy.base` for the exact
+rules (signal on close, fill on next open, stop-loss on the bar's low, confidence threshold).
+"""
+
+from thunes.strategy.base import Bars, ParamRange, SignalFrame, Strategy, StrategyError
+from thunes.strategy.builtin import RsiMeanReversion, SmaCrossover
+from thunes.strategy.indicators import volume_confidence, volume_ratio
+from thunes.strategy.registry import available_strategies, get_strategy, latest_signal
+
+__all__ = [
+    "Bars",
+    "ParamRange",
+    "RsiMeanReversion",
+    "SignalFrame",
+    "SmaCrossover",
+    "Strategy",
+    "StrategyError",
+    "available_strategies",
+    "get_strategy",
+    "latest_signal",
+    "volume_confidence",
+    "volume_ratio",
+]

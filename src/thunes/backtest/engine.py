@@ -1,0 +1,314 @@
+"""The backtest engine: signals on bar close, fills at the next bar's open, fees on both sides.
+
+The rules are those of `thunes.strategy.base` (the live daemon follows the same ones). Money is
+float64 inside the engine for speed (a backtest of 525,600 bars takes a few milliseconds); the
+trades convert to `Decimal` through `Trade.as_decimal()`, and quantities are rounded down to the
+symbol's step size when one is given.
+
+Costs: a buy fills at open × (1 + slippage), a sell at price × (1 − slippage); the fee rate is
+charged in quote on both sides (cost × fee, proceeds × fee). A position still open at the end
+of the data is closed at the last close (exit reason "end_of_data") so every run ends in cash.
+
+Sizing: `quote_amount=None` spends all cash (cash / (price × (1 + fee)) units, compounding);
+a fixed `quote_amount` spends that much per entry regardless of the equity.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from thunes.strategy.base import SignalFrame
+
+REASON_SIGNAL, REASON_STOP, REASON_END = 0, 1, 2
+REASON_NAMES = ("signal", "stop_loss", "end_of_data")
+_STEP_EPS = 1e-9
+
+
+class BacktestError(ValueError):
+    """Bad engine settings or data; the message says which."""
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Costs and sizing. Rates are fractions (0.001 = 0.1 %), slippage in basis points."""
+
+    fee_rate: float = 0.001
+    slippage_bps: float = 0.0
+    initial_cash: float = 10_000.0
+    quote_amount: float | None = None
+    step_size: float | None = None
+    min_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.fee_rate < 1:
+            raise BacktestError(f"fee rate must be in [0, 1), got {self.fee_rate}")
+        if not 0 <= self.slippage_bps < 10_000:
+            raise BacktestError(f"slippage must be in [0, 10000) bps, got {self.slippage_bps}")
+        if self.initial_cash <= 0:
+            raise BacktestError(f"initial cash must be positive, got {self.initial_cash}")
+        if self.quote_amount is not None and self.quote_amount <= 0:
+            raise BacktestError(f"quote amount must be positive, got {self.quote_amount}")
+        if self.step_size is not None and self.step_size <= 0:
+            raise BacktestError(f"step size must be positive, got {self.step_size}")
+
+
+@dataclass(frozen=True)
+class TradeArrays:
+    """Closed trades as columns; bars are positions in the frame (fill bar, exit bar)."""
+
+    entry_bar: np.ndarray
+    exit_bar: np.ndarray
+    entry_price: np.ndarray
+    exit_price: np.ndarray
+    quantity: np.ndarray
+    entry_fee: np.ndarray
+    exit_fee: np.ndarray
+    pnl: np.ndarray
+    reason: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.entry_bar.size)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    trades: TradeArrays
+    equity: np.ndarray
+    exposure: float
+
+
+def simulate(
+    open_: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    signals: SignalFrame,
+    config: BacktestConfig,
+    start: int = 0,
+) -> Simulation:
+    """Run the rules over bars `start..n-1` (signals before `start` are ignored)."""
+    n = close.size
+    if n == 0 or start >= n:
+        raise BacktestError("no bars to backtest")
+    entries = signals.accepted_entries(config.min_confidence)[start:]
+    exits = signals.exits[start:]
+    opens, lows, closes = open_[start:], low[start:], close[start:]
+    has_stop = signals.stop_loss_pct is not None
+    if has_stop or config.step_size is not None:
+        stops = _stop_array(signals, start, n) if has_stop else None
+        trades = _walk_trades(opens, lows, closes, entries, exits, stops, config)
+    else:
+        trades = _vector_trades(opens, closes, entries, exits, config)
+    equity, held = _equity(closes, trades, config.initial_cash)
+    return Simulation(trades=trades, equity=equity, exposure=held / closes.size)
+
+
+def _stop_array(signals: SignalFrame, start: int, n: int) -> np.ndarray:
+    stop = signals.stop_loss_pct
+    if isinstance(stop, np.ndarray):
+        return np.asarray(stop[start:], dtype=np.float64)
+    return np.full(n - start, float(stop or 0.0))
+
+
+def _vector_trades(
+    opens: np.ndarray,
+    closes: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    config: BacktestConfig,
+) -> TradeArrays:
+    """No stop-loss: the position after bar i is whichever flag was set last (no loop)."""
+    n = closes.size
+    event = np.full(n, -1, dtype=np.int8)
+    event[exits] = 0
+    event[entries] = 1
+    last = np.where(event >= 0, np.arange(n), 0)
+    np.maximum.accumulate(last, out=last)
+    state = event[last]
+    state[state < 0] = 0
+    change = np.diff(state, prepend=np.int8(0))
+    enter_sig = np.flatnonzero(change == 1)
+    exit_sig = np.flatnonzero(change == -1)
+    if enter_sig.size and enter_sig[-1] == n - 1:
+        enter_sig = enter_sig[:-1]  # a signal on the last bar has no next open to fill at
+    entry_bar = enter_sig + 1
+    exit_bar = np.full(entry_bar.size, n - 1, dtype=np.int64)
+    reason = np.full(entry_bar.size, REASON_END, dtype=np.int8)
+    filled = exit_sig[: entry_bar.size] + 1
+    ok = filled < n
+    exit_bar[: filled.size] = np.where(ok, filled, n - 1)
+    reason[: filled.size] = np.where(ok, REASON_SIGNAL, REASON_END)
+    raw_exit = np.where(reason == REASON_SIGNAL, opens[exit_bar], closes[n - 1])
+    return _size(entry_bar, exit_bar, opens[entry_bar], raw_exit, reason, config)
+
+
+def _size(
+    entry_bar: np.ndarray,
+    exit_bar: np.ndarray,
+    raw_entry: np.ndarray,
+    raw_exit: np.ndarray,
+    reason: np.ndarray,
+    config: BacktestConfig,
+) -> TradeArrays:
+    """Quantities, fees and PnL for a known sequence of trades (no step-size rounding)."""
+    slip = config.slippage_bps / 10_000.0
+    fee = config.fee_rate
+    entry_price = raw_entry * (1.0 + slip)
+    exit_price = raw_exit * (1.0 - slip)
+    if config.quote_amount is not None:
+        quantity = config.quote_amount / entry_price
+    else:
+        growth = exit_price * (1.0 - fee) / (entry_price * (1.0 + fee))
+        cash_before = config.initial_cash * np.concatenate(([1.0], np.cumprod(growth)[:-1]))
+        quantity = cash_before / (entry_price * (1.0 + fee))
+    cost = quantity * entry_price
+    proceeds = quantity * exit_price
+    entry_fee = cost * fee
+    exit_fee = proceeds * fee
+    pnl = proceeds - exit_fee - cost - entry_fee
+    return TradeArrays(
+        entry_bar=entry_bar.astype(np.int64),
+        exit_bar=exit_bar.astype(np.int64),
+        entry_price=entry_price,
+        exit_price=exit_price,
+        quantity=quantity,
+        entry_fee=entry_fee,
+        exit_fee=exit_fee,
+        pnl=pnl,
+        reason=reason.astype(np.int8),
+    )
+
+
+def round_to_step(quantity: float, step: float | None) -> float:
+    """Round a quantity down to the step size (what the exchange's LOT_SIZE accepts)."""
+    if step is None:
+        return quantity
+    return math.floor(quantity / step + _STEP_EPS) * step
+
+
+def _walk_trades(
+    opens: np.ndarray,
+    lows: np.ndarray,
+    closes: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    stops: np.ndarray | None,
+    config: BacktestConfig,
+) -> TradeArrays:
+    """Trade by trade (stop-loss or step rounding): cost is per trade, not per bar."""
+    n = closes.size
+    slip = config.slippage_bps / 10_000.0
+    fee = config.fee_rate
+    entry_list = np.flatnonzero(entries).tolist()
+    exit_list = np.flatnonzero(exits).tolist()
+    rows: list[tuple[int, int, float, float, float, float, float, float, int]] = []
+    cash = config.initial_cash
+    cursor = 0
+    while True:
+        j = bisect.bisect_left(entry_list, cursor)
+        if j == len(entry_list) or entry_list[j] + 1 >= n:
+            break
+        signal_bar = entry_list[j]
+        bar = signal_bar + 1
+        entry_price = float(opens[bar]) * (1.0 + slip)
+        budget = config.quote_amount if config.quote_amount is not None else cash / (1.0 + fee)
+        quantity = round_to_step(budget / entry_price, config.step_size)
+        if quantity <= 0:
+            cursor = signal_bar + 1
+            continue
+        k = bisect.bisect_left(exit_list, bar)
+        exit_signal = exit_list[k] if k < len(exit_list) else None
+        scan_end = exit_signal if exit_signal is not None else n - 1
+        exit_bar, raw_exit, reason = _find_exit(
+            opens, lows, closes, bar, scan_end, exit_signal, entry_price, stops, signal_bar
+        )
+        exit_price = raw_exit * (1.0 - slip)
+        cost = quantity * entry_price
+        proceeds = quantity * exit_price
+        pnl = proceeds - proceeds * fee - cost - cost * fee
+        cash += pnl
+        rows.append(
+            (bar, exit_bar, entry_price, exit_price, quantity, cost * fee, proceeds * fee, pnl,
+             reason)
+        )
+        if reason == REASON_END:
+            break
+        cursor = exit_bar
+    return _rows_to_arrays(rows)
+
+
+def _find_exit(
+    opens: np.ndarray,
+    lows: np.ndarray,
+    closes: np.ndarray,
+    bar: int,
+    scan_end: int,
+    exit_signal: int | None,
+    entry_price: float,
+    stops: np.ndarray | None,
+    signal_bar: int,
+) -> tuple[int, float, int]:
+    """(exit bar, raw exit price, reason) for a position filled at `bar`."""
+    stop_pct = float(stops[signal_bar]) if stops is not None else 0.0
+    if stop_pct > 0:
+        stop_price = entry_price * (1.0 - stop_pct)
+        hit = lows[bar : scan_end + 1] <= stop_price
+        if hit.any():
+            stop_bar = bar + int(hit.argmax())
+            return stop_bar, min(float(opens[stop_bar]), stop_price), REASON_STOP
+    n = closes.size
+    if exit_signal is not None and exit_signal + 1 < n:
+        return exit_signal + 1, float(opens[exit_signal + 1]), REASON_SIGNAL
+    return n - 1, float(closes[n - 1]), REASON_END
+
+
+def _rows_to_arrays(
+    rows: list[tuple[int, int, float, float, float, float, float, float, int]],
+) -> TradeArrays:
+    if not rows:
+        empty_f = np.zeros(0)
+        empty_i = np.zeros(0, dtype=np.int64)
+        return TradeArrays(
+            empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_f, empty_f,
+            np.zeros(0, dtype=np.int8),
+        )
+    cols = list(zip(*rows, strict=True))
+    return TradeArrays(
+        entry_bar=np.array(cols[0], dtype=np.int64),
+        exit_bar=np.array(cols[1], dtype=np.int64),
+        entry_price=np.array(cols[2]),
+        exit_price=np.array(cols[3]),
+        quantity=np.array(cols[4]),
+        entry_fee=np.array(cols[5]),
+        exit_fee=np.array(cols[6]),
+        pnl=np.array(cols[7]),
+        reason=np.array(cols[8], dtype=np.int8),
+    )
+
+
+def _equity(closes: np.ndarray, trades: TradeArrays, initial_cash: float) -> tuple[np.ndarray, int]:
+    """Mark-to-market equity at each bar's close, and the number of bars held at a close.
+
+    A position is held at the close of bars [entry_bar, exit_bar): at its exit bar it is cash.
+    """
+    n = closes.size
+    if len(trades) == 0:
+        return np.full(n, initial_cash), 0
+    cash_after = initial_cash + np.cumsum(trades.pnl)
+    cash_before = np.concatenate(([initial_cash], cash_after[:-1]))
+    base = cash_before - trades.quantity * trades.entry_price - trades.entry_fee
+    marker = np.zeros(n, dtype=np.int64)
+    marker[trades.entry_bar] = 1
+    trade_at = np.cumsum(marker) - 1
+    active = trade_at >= 0
+    safe = np.where(active, trade_at, 0)
+    held = active & (np.arange(n) < trades.exit_bar[safe])
+    equity = np.where(
+        held,
+        base[safe] + trades.quantity[safe] * closes,
+        np.where(active, cash_after[safe], initial_cash),
+    )
+    return equity, int(held.sum())

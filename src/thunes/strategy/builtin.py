@@ -1,0 +1,107 @@
+"""The two original THUNES strategies, both long-only spot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+import numpy as np
+
+from thunes.strategy.base import Bars, ParamRange, ParamValue, Strategy, StrategyError
+from thunes.strategy.indicators import VOLUME_LOOKBACK, wilder_rsi
+
+# Wilder smoothing forgets its start by (1 - 1/period)^k; 50 periods is far below float resolution.
+RSI_HISTORY_PERIODS = 50
+
+
+class SmaCrossover(Strategy):
+    """Enter when the fast SMA of closes crosses above the slow one; exit when it crosses below.
+
+    A cross at bar i means fast > slow at i and not at i-1 (below: fast < slow at i, not at
+    i-1), so equality in between delays the cross rather than creating one.
+    """
+
+    name: ClassVar[str] = "sma"
+    defaults: ClassVar[Mapping[str, ParamValue]] = {"fast": 20, "slow": 50, "stop_loss_pct": 0.0}
+    param_space: ClassVar[Mapping[str, ParamRange]] = {
+        "fast": ParamRange(5, 50, 5),
+        "slow": ParamRange(20, 200, 20),
+    }
+
+    def _check(self, params: Mapping[str, ParamValue]) -> None:
+        if params["fast"] < 1:
+            raise StrategyError(f"sma: fast must be at least 1, got {params['fast']}")
+        if params["slow"] <= params["fast"]:
+            raise StrategyError(
+                f"sma: slow ({params['slow']}) must be greater than fast ({params['fast']})"
+            )
+        _check_stop(self.name, params["stop_loss_pct"])
+
+    @property
+    def warmup_bars(self) -> int:
+        # The first cross needs both averages at bar i-1, i.e. slow + 1 bars.
+        return max(int(self.params["slow"]) + 1, VOLUME_LOOKBACK + 1)
+
+    def _compute(self, bars: Bars) -> tuple[np.ndarray, np.ndarray, float | None]:
+        fast = bars.sma("close", int(self.params["fast"]))
+        slow = bars.sma("close", int(self.params["slow"]))
+        above = fast > slow
+        below = fast < slow
+        entries = np.zeros(len(bars), dtype=bool)
+        exits = np.zeros(len(bars), dtype=bool)
+        entries[1:] = above[1:] & ~above[:-1]
+        exits[1:] = below[1:] & ~below[:-1]
+        return entries, exits, _stop(self.params)
+
+
+class RsiMeanReversion(Strategy):
+    """Buy oversold (RSI below `oversold`), sell overbought (RSI above `overbought`)."""
+
+    name: ClassVar[str] = "rsi"
+    defaults: ClassVar[Mapping[str, ParamValue]] = {
+        "period": 14,
+        "oversold": 30.0,
+        "overbought": 70.0,
+        "stop_loss_pct": 0.03,
+    }
+    param_space: ClassVar[Mapping[str, ParamRange]] = {
+        "period": ParamRange(7, 28, 7),
+        "oversold": ParamRange(20.0, 35.0, 5.0, is_int=False),
+        "overbought": ParamRange(65.0, 80.0, 5.0, is_int=False),
+        "stop_loss_pct": ParamRange(0.02, 0.05, 0.01, is_int=False),
+    }
+
+    def _check(self, params: Mapping[str, ParamValue]) -> None:
+        if params["period"] < 2:
+            raise StrategyError(f"rsi: period must be at least 2, got {params['period']}")
+        if not 0 < params["oversold"] < params["overbought"] < 100:
+            raise StrategyError(
+                "rsi: need 0 < oversold < overbought < 100, got "
+                f"oversold={params['oversold']} overbought={params['overbought']}"
+            )
+        _check_stop(self.name, params["stop_loss_pct"])
+
+    @property
+    def warmup_bars(self) -> int:
+        return max(int(self.params["period"]) + 1, VOLUME_LOOKBACK + 1)
+
+    @property
+    def history_bars(self) -> int:
+        return max(self.warmup_bars, RSI_HISTORY_PERIODS * int(self.params["period"]))
+
+    def _compute(self, bars: Bars) -> tuple[np.ndarray, np.ndarray, float | None]:
+        period = int(self.params["period"])
+        rsi = bars.cached(("rsi", period), lambda: wilder_rsi(bars.close, period))
+        entries = rsi < self.params["oversold"]
+        exits = rsi > self.params["overbought"]
+        return entries, exits, _stop(self.params)
+
+
+def _check_stop(name: str, value: ParamValue) -> None:
+    if not 0 <= value < 1:
+        raise StrategyError(f"{name}: stop_loss_pct must be in [0, 1), got {value}")
+
+
+def _stop(params: Mapping[str, ParamValue]) -> float | None:
+    value = float(params["stop_loss_pct"])
+    return value if value > 0 else None
