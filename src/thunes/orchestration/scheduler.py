@@ -8,6 +8,7 @@ simulated time: the real interval is the simulated one divided by the speed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -151,9 +153,15 @@ class TradingScheduler:
         if self._scheduler.running:
             self._scheduler.pause()
 
-    def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    async def shutdown(self) -> None:
+        """Stop the scheduler; APScheduler defers this to the loop, so wait until it is done."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.shutdown(wait=False)
+        for _ in range(1000):
+            if self._scheduler.state == STATE_STOPPED:
+                return
+            await asyncio.sleep(0)
 
     @property
     def running(self) -> bool:
