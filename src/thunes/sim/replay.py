@@ -1,0 +1,353 @@
+"""Replay of historical klines on a simulated clock.
+
+The base data is one kline file per symbol at its own interval (5m for the bundled sample). Any
+Binance interval that is a whole multiple of the base one is served by aggregation, cached per
+interval. Inside a bar the price walks open → low → high → close for a rising bar (open → high →
+low → close for a falling one) at a constant pace, so the price moves between bars and the
+partial state of the bar in progress is always consistent with the price at "now".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from thunes.market.klines import load_klines
+
+MINUTE_MS = 60_000
+INTERVAL_MS = {
+    "1s": 1_000,
+    "1m": MINUTE_MS,
+    "3m": 3 * MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS,
+    "1h": 60 * MINUTE_MS,
+    "2h": 120 * MINUTE_MS,
+    "4h": 240 * MINUTE_MS,
+    "6h": 360 * MINUTE_MS,
+    "8h": 480 * MINUTE_MS,
+    "12h": 720 * MINUTE_MS,
+    "1d": 1440 * MINUTE_MS,
+    "3d": 3 * 1440 * MINUTE_MS,
+    "1w": 7 * 1440 * MINUTE_MS,
+}
+# Binance weeks start on Monday; the epoch was a Thursday.
+_WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
+
+
+class UnknownInterval(ValueError):
+    """An interval Binance does not know, or one finer than the replayed data."""
+
+
+@dataclass(frozen=True)
+class Bars:
+    """Columns of bars at one interval, plus the base-bar range each one covers."""
+
+    interval_ms: int
+    open_ms: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    quote_volume: np.ndarray
+    trades: np.ndarray
+    first_base: np.ndarray
+    end_base: np.ndarray
+
+
+@dataclass(frozen=True)
+class BarState:
+    """One bar as of some moment (complete or in progress)."""
+
+    open_ms: int
+    close_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    quote_volume: float
+    trades: int
+    closed: bool
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.8f}"
+
+
+def kline_row(bar: BarState) -> list[object]:
+    """The 12-element array Binance returns for one kline."""
+    return [
+        bar.open_ms,
+        _fmt(bar.open),
+        _fmt(bar.high),
+        _fmt(bar.low),
+        _fmt(bar.close),
+        _fmt(bar.volume),
+        bar.close_ms,
+        _fmt(bar.quote_volume),
+        bar.trades,
+        _fmt(bar.volume / 2),
+        _fmt(bar.quote_volume / 2),
+        "0",
+    ]
+
+
+class SymbolReplay:
+    """The replayed market of one symbol."""
+
+    def __init__(self, symbol: str, path: Path) -> None:
+        frame = load_klines(path).frame
+        self.symbol = symbol
+        open_ms = frame.index.as_unit("ms").asi8.astype("int64")
+        step = np.diff(open_ms)
+        self.base_interval_ms = int(np.min(step)) if len(step) else MINUTE_MS
+        quote = frame["quote_volume"].to_numpy(dtype="float64")
+        quote = np.where(
+            np.isnan(quote), frame["volume"].to_numpy() * frame["close"].to_numpy(), quote
+        )
+        trades = np.nan_to_num(frame["trades"].to_numpy(dtype="float64")).astype("int64")
+        index = np.arange(len(open_ms))
+        self.base = Bars(
+            interval_ms=self.base_interval_ms,
+            open_ms=open_ms,
+            open=frame["open"].to_numpy(dtype="float64"),
+            high=frame["high"].to_numpy(dtype="float64"),
+            low=frame["low"].to_numpy(dtype="float64"),
+            close=frame["close"].to_numpy(dtype="float64"),
+            volume=frame["volume"].to_numpy(dtype="float64"),
+            quote_volume=quote,
+            trades=trades,
+            first_base=index,
+            end_base=index + 1,
+        )
+        self._cache: dict[int, Bars] = {self.base_interval_ms: self.base}
+        self._rows: dict[int, list[str]] = {}
+
+    @property
+    def first_open_ms(self) -> int:
+        return int(self.base.open_ms[0])
+
+    @property
+    def last_close_ms(self) -> int:
+        return int(self.base.open_ms[-1]) + self.base_interval_ms
+
+    def interval_ms(self, interval: str) -> int:
+        """Milliseconds of a Binance interval name; it must be a multiple of the base data's."""
+        ms = INTERVAL_MS.get(interval)
+        if ms is None or ms < self.base_interval_ms or ms % self.base_interval_ms:
+            raise UnknownInterval(interval)
+        return ms
+
+    def bars(self, interval_ms: int) -> Bars:
+        cached = self._cache.get(interval_ms)
+        if cached is None:
+            cached = self._aggregate(interval_ms)
+            self._cache[interval_ms] = cached
+        return cached
+
+    def _aggregate(self, interval_ms: int) -> Bars:
+        base = self.base
+        offset = _WEEK_OFFSET_MS if interval_ms == INTERVAL_MS["1w"] else 0
+        bucket = (base.open_ms - offset) // interval_ms * interval_ms + offset
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        ends = np.r_[starts[1:], len(bucket)]
+        return Bars(
+            interval_ms=interval_ms,
+            open_ms=bucket[starts],
+            open=base.open[starts],
+            high=np.maximum.reduceat(base.high, starts),
+            low=np.minimum.reduceat(base.low, starts),
+            close=base.close[ends - 1],
+            volume=np.add.reduceat(base.volume, starts),
+            quote_volume=np.add.reduceat(base.quote_volume, starts),
+            trades=np.add.reduceat(base.trades, starts),
+            first_base=starts,
+            end_base=ends,
+        )
+
+    def _closed_rows(self, interval_ms: int) -> list[str]:
+        """JSON text of every bar at this interval as if closed; built once per interval."""
+        rows = self._rows.get(interval_ms)
+        if rows is None:
+            bars = self.bars(interval_ms)
+            rows = [json.dumps(kline_row(self._bar(bars, i))) for i in range(len(bars.open_ms))]
+            self._rows[interval_ms] = rows
+        return rows
+
+    @staticmethod
+    def _bar(bars: Bars, i: int) -> BarState:
+        return BarState(
+            open_ms=int(bars.open_ms[i]),
+            close_ms=int(bars.open_ms[i]) + bars.interval_ms - 1,
+            open=float(bars.open[i]),
+            high=float(bars.high[i]),
+            low=float(bars.low[i]),
+            close=float(bars.close[i]),
+            volume=float(bars.volume[i]),
+            quote_volume=float(bars.quote_volume[i]),
+            trades=int(bars.trades[i]),
+            closed=True,
+        )
+
+    # ---- the price path inside one base bar -------------------------------------------------
+
+    def _path(self, i: int) -> tuple[float, float, float, float]:
+        b = self.base
+        o, h, lo, c = float(b.open[i]), float(b.high[i]), float(b.low[i]), float(b.close[i])
+        return (o, lo, h, c) if c >= o else (o, h, lo, c)
+
+    def _partial_base(self, i: int, now_ms: int) -> BarState:
+        """Base bar `i` as seen at `now_ms` (inside it)."""
+        b = self.base
+        frac = min(1.0, max(0.0, (now_ms - int(b.open_ms[i])) / self.base_interval_ms))
+        points = self._path(i)
+        pos = frac * 3
+        seg = min(int(pos), 2)
+        price = points[seg] + (points[seg + 1] - points[seg]) * (pos - seg)
+        seen = [*points[: seg + 1], price]
+        return BarState(
+            open_ms=int(b.open_ms[i]),
+            close_ms=int(b.open_ms[i]) + self.base_interval_ms - 1,
+            open=points[0],
+            high=max(seen),
+            low=min(seen),
+            close=price,
+            volume=float(b.volume[i]) * frac,
+            quote_volume=float(b.quote_volume[i]) * frac,
+            trades=int(int(b.trades[i]) * frac),
+            closed=False,
+        )
+
+    def price_at(self, now_ms: int) -> float:
+        """Replayed price at `now_ms`; before the data its first open, after it its last close."""
+        b = self.base
+        i = int(np.searchsorted(b.open_ms, now_ms, side="right")) - 1
+        if i < 0:
+            return float(b.open[0])
+        if now_ms >= int(b.open_ms[i]) + self.base_interval_ms:
+            return float(b.close[i])
+        return self._partial_base(i, now_ms).close
+
+    def current_bar(self, interval_ms: int, now_ms: int) -> BarState | None:
+        """The bar at this interval containing `now_ms`, in its state at `now_ms`."""
+        bars = self.bars(interval_ms)
+        j = int(np.searchsorted(bars.open_ms, now_ms, side="right")) - 1
+        if j < 0:
+            return None
+        return self._bar_at(bars, j, now_ms)
+
+    def _bar_at(self, bars: Bars, j: int, now_ms: int) -> BarState:
+        open_ms = int(bars.open_ms[j])
+        if now_ms >= open_ms + bars.interval_ms:
+            return self._bar(bars, j)
+        b = self.base
+        s, e = int(bars.first_base[j]), int(bars.end_base[j])
+        done = int(np.searchsorted(b.open_ms[s:e] + self.base_interval_ms, now_ms, side="right"))
+        k = s + done
+        parts: list[BarState] = []
+        if k > s:
+            parts.append(self._bar(b, s) if k == s + 1 else self._merge_closed(s, k))
+        if k < e and int(b.open_ms[k]) <= now_ms:
+            parts.append(self._partial_base(k, now_ms))
+        if not parts:
+            parts.append(self._partial_base(s, int(b.open_ms[s])))
+        return BarState(
+            open_ms=open_ms,
+            close_ms=open_ms + bars.interval_ms - 1,
+            open=parts[0].open,
+            high=max(p.high for p in parts),
+            low=min(p.low for p in parts),
+            close=parts[-1].close,
+            volume=sum(p.volume for p in parts),
+            quote_volume=sum(p.quote_volume for p in parts),
+            trades=sum(p.trades for p in parts),
+            closed=False,
+        )
+
+    def _merge_closed(self, s: int, k: int) -> BarState:
+        b = self.base
+        return BarState(
+            open_ms=int(b.open_ms[s]),
+            close_ms=int(b.open_ms[k - 1]) + self.base_interval_ms - 1,
+            open=float(b.open[s]),
+            high=float(b.high[s:k].max()),
+            low=float(b.low[s:k].min()),
+            close=float(b.close[k - 1]),
+            volume=float(b.volume[s:k].sum()),
+            quote_volume=float(b.quote_volume[s:k].sum()),
+            trades=int(b.trades[s:k].sum()),
+            closed=True,
+        )
+
+    def klines_json(
+        self,
+        interval_ms: int,
+        now_ms: int,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> str:
+        """The `/api/v3/klines` body: bars opened by `now_ms`, the last one possibly partial."""
+        bars = self.bars(interval_ms)
+        available = int(np.searchsorted(bars.open_ms, now_ms, side="right"))
+        if end_ms is not None:
+            available = min(available, int(np.searchsorted(bars.open_ms, end_ms, side="right")))
+        if start_ms is not None:
+            first = int(np.searchsorted(bars.open_ms, start_ms, side="left"))
+            last = min(available, first + limit)
+        else:
+            last = available
+            first = max(0, last - limit)
+        if last <= first:
+            return "[]"
+        rows = self._closed_rows(interval_ms)
+        pieces = rows[first:last]
+        tail = last - 1
+        if now_ms < int(bars.open_ms[tail]) + interval_ms:
+            pieces[-1] = json.dumps(kline_row(self._bar_at(bars, tail, now_ms)))
+        return "[" + ",".join(pieces) + "]"
+
+    def price_range(self, start_ms: int, end_ms: int) -> tuple[float, float]:
+        """Lowest and highest replayed price over [start_ms, end_ms] (for resting orders)."""
+        b = self.base
+        prices = [self.price_at(start_ms), self.price_at(end_ms)]
+        first = max(0, int(np.searchsorted(b.open_ms, start_ms, side="right")) - 1)
+        last = int(np.searchsorted(b.open_ms, end_ms, side="right")) - 1
+        if last < first:
+            return min(prices), max(prices)
+        if last - first > 1:
+            prices.append(float(b.low[first + 1 : last].min()))
+            prices.append(float(b.high[first + 1 : last].max()))
+        third = self.base_interval_ms / 3
+        for i in {first, last}:
+            points = self._path(i)
+            for k in (1, 2):
+                when = int(b.open_ms[i]) + k * third
+                if start_ms < when < end_ms:
+                    prices.append(points[k])
+        return min(prices), max(prices)
+
+    def closed_bar(self, interval_ms: int, open_ms: int) -> BarState | None:
+        """The complete bar at this interval that opened at `open_ms`, if the data has it."""
+        bars = self.bars(interval_ms)
+        j = int(np.searchsorted(bars.open_ms, open_ms, side="left"))
+        if j >= len(bars.open_ms) or int(bars.open_ms[j]) != open_ms:
+            return None
+        return self._bar(bars, j)
+
+
+@lru_cache(maxsize=32)
+def _cached(symbol: str, path: str, mtime_ns: int) -> SymbolReplay:
+    return SymbolReplay(symbol, Path(path))
+
+
+def load_replay(symbol: str, path: Path) -> SymbolReplay:
+    """A replay of `path`, shared between simulators in one process (it is read-only)."""
+    return _cached(symbol, str(path), path.stat().st_mtime_ns)

@@ -1,0 +1,289 @@
+"""The simulator process: one aiohttp app on one port serving REST, streams and the admin API.
+
+`Simulator` wires the replayed market, the matching engine, the fault injector and the limits.
+Every /api/ request passes one middleware that applies faults, counts weight, answers 429/418
+and adds Binance's usage headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from thunes.clock import Clock, SystemClock
+from thunes.sim.config import SimulatorConfig
+from thunes.sim.exchange import Exchange
+from thunes.sim.faults import FaultInjector
+from thunes.sim.limits import SlidingCounter, request_weight
+from thunes.sim.market import Market
+from thunes.sim.orders import SimError
+from thunes.sim.rest import RestApi, json_response
+from thunes.sim.streams import StreamHub
+from thunes.sim.venue import account_json, exchange_info_json
+
+BAN_SECONDS = 120
+INTERNAL_ERROR = {
+    "code": -1001,
+    "msg": "Internal error; unable to process your request. Please try again.",
+}
+
+
+class Simulator:
+    """A Binance-compatible spot exchange on 127.0.0.1, replaying historical klines."""
+
+    def __init__(
+        self, config: SimulatorConfig | None = None, wire_clock: Clock | None = None
+    ) -> None:
+        self.config = config or SimulatorConfig()
+        self.clock = self.config.resolved_clock()
+        self.wire_clock = wire_clock or SystemClock()
+        self.faults = FaultInjector()
+        self.market = Market(self.config.data, self.clock, self.faults)
+        self.exchange = Exchange(self.market.rules, self.config.fee_rate, self.config.balances)
+        self.weights = SlidingCounter(self.wire_clock, 60.0)
+        self.orders_10s = SlidingCounter(self.wire_clock, 10.0)
+        self.orders_1d = SlidingCounter(self.wire_clock, 86_400.0)
+        self.rest = RestApi(self)
+        self.streams = StreamHub(self)
+        self._retry_until = 0.0
+        self._strikes = 0
+        self._banned_until = 0.0
+        self._runner: web.AppRunner | None = None
+        self._site_port = 0
+        self._publisher: asyncio.Task[None] | None = None
+        if self.config.snapshot_path is not None and self.config.snapshot_path.exists():
+            self.exchange.restore(json.loads(self.config.snapshot_path.read_text())["exchange"])
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        app.add_routes(self.rest.routes())
+        app.add_routes(self.streams.routes())
+        app.add_routes(
+            [
+                web.post("/sim/faults", self._admin_faults),
+                web.get("/sim/state", self._admin_state),
+                web.post("/sim/snapshot", self._admin_snapshot),
+            ]
+        )
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Bind and serve; `port=0` picks a free ephemeral port (see `port`)."""
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self._site_port = int(sockets[0].getsockname()[1]) if sockets else port
+        self.market.reset_matching(self.market.now_ms())
+        self._publisher = asyncio.create_task(self.streams.run(self.config.stream_interval))
+
+    async def stop(self) -> None:
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            self._publisher = None
+        await self.streams.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.config.snapshot_path is not None:
+            self.save_snapshot(self.config.snapshot_path)
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._site_port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """What python-binance's `API_URL` should be."""
+        return self.base_url + "/api"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    # ---- state for callers and tests ------------------------------------------------------------
+
+    def price(self, symbol: str) -> Decimal:
+        """Current replayed price of `symbol` on its tick grid."""
+        return self.market.price(symbol)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"version": 1, "exchange": self.exchange.snapshot()}
+
+    def save_snapshot(self, path: Path) -> None:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.snapshot()))
+        tmp.replace(path)
+
+    async def publish_tick(self) -> int:
+        """Push every subscribed stream now, changed or not; returns the messages queued."""
+        self.match_all()
+        return await self.streams.tick(force=True)
+
+    def match_all(self) -> None:
+        """Fill resting orders that the replayed price reached since the last check."""
+        now = self.market.now_ms()
+        for symbol in self.market.replays:
+            if not self.exchange.has_open(symbol):
+                self.market.reset_matching(now, symbol)
+                continue
+            low, high = self.market.price_range_since_last(symbol, now)
+            self.exchange.match(symbol, low, high, now)
+
+    def wire_now_ms(self) -> int:
+        return int(self.wire_clock.time() * 1000) + self.faults.state.skew_ms
+
+    def exchange_info(self, symbols: list[str]) -> dict[str, Any]:
+        return exchange_info_json(self, symbols)
+
+    def account_json(self, omit_zero: bool) -> dict[str, Any]:
+        return account_json(self, omit_zero)
+
+    # ---- limits ----------------------------------------------------------------------------------
+
+    def check_order_rate(self) -> None:
+        if self.orders_10s.current() >= self.config.order_limit_10s:
+            limit = self.config.order_limit_10s
+            raise SimError(
+                -1015, f"Too many new orders; current limit is {limit} orders per 10 SECOND.", 429
+            )
+
+    def count_order(self) -> None:
+        self.orders_10s.add(1)
+        self.orders_1d.add(1)
+
+    def order_headers(self, response: web.StreamResponse) -> None:
+        response.headers["X-MBX-ORDER-COUNT-10S"] = str(self.orders_10s.current())
+        response.headers["X-MBX-ORDER-COUNT-1D"] = str(self.orders_1d.current())
+
+    def _too_many(self, retry_after: int) -> web.Response:
+        """A 429; clients that keep calling during the back-off are banned (418)."""
+        now = self.wire_clock.time()
+        self._retry_until = max(self._retry_until, now + retry_after)
+        msg = (
+            f"Too much request weight used; current limit is {self.config.weight_limit} "
+            "request weight per 1 MINUTE. Please use WebSocket Streams for live updates "
+            "to avoid polling the API."
+        )
+        response = json_response({"code": -1003, "msg": msg}, status=429)
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    def _banned(self, retry_after: int) -> web.Response:
+        now = self.wire_clock.time()
+        self._banned_until = max(self._banned_until, now + retry_after)
+        until = int(self._banned_until * 1000)
+        msg = (
+            f"Way too much request weight used; IP banned until {until}. "
+            "Please use WebSocket Streams for live updates to avoid bans."
+        )
+        response = json_response({"code": -1003, "msg": msg}, status=418)
+        response.headers["Retry-After"] = str(max(1, math.ceil(self._banned_until - now)))
+        return response
+
+    def _rate_gate(self, weight: int) -> tuple[web.Response | None, int]:
+        """Limit checks before the handler runs: (refusal or None, weight used this minute)."""
+        faults, now = self.faults, self.wire_clock.time()
+        if faults.take_ban():
+            return self._banned(faults.state.retry_after or BAN_SECONDS), self.weights.current()
+        if now < self._banned_until:
+            return self._banned(0), self.weights.current()
+        if now < self._retry_until:
+            self._strikes += 1
+            if self._strikes >= self.config.ban_after_429s:
+                self._strikes = 0
+                return self._banned(BAN_SECONDS), self.weights.current()
+            return self._too_many(
+                max(1, math.ceil(self._retry_until - now))
+            ), self.weights.current()
+        if faults.take_rate_limit():
+            return self._too_many(faults.state.retry_after or 1), self.weights.current()
+        used = self.weights.add(weight)
+        if used > self.config.weight_limit:
+            return self._too_many(max(1, 60 - int(now) % 60)), used
+        self._strikes = 0
+        return None, used
+
+    # ---- middleware and admin -------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path
+        if not path.startswith("/api/"):
+            return await handler(request)
+        faults = self.faults
+        delay = faults.take_delay()
+        if delay:
+            await asyncio.sleep(delay)
+        if faults.take_drop():
+            await self.lose_response(request)
+        endpoint = path.removeprefix("/api/v3/")
+        refusal, used = self._rate_gate(
+            request_weight(endpoint, request.method, dict(request.query))
+        )
+        status = faults.take_fail(path) if refusal is None else None
+        if refusal is not None:
+            response: web.StreamResponse = refusal
+        elif status is not None:
+            response = json_response(INTERNAL_ERROR, status=status)
+        else:
+            try:
+                response = await handler(request)
+            except SimError as error:
+                response = json_response(error.body(), status=error.status)
+        response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+        return response
+
+    async def lose_response(self, request: web.Request) -> None:
+        """Close the connection so the client never hears back; the request already took effect."""
+        hang = self.faults.state.delay_seconds if self.faults.state.delay_count == 0 else 0.0
+        if hang:
+            await asyncio.sleep(hang)
+        if request.transport is not None:
+            request.transport.close()
+        raise asyncio.CancelledError
+
+    async def _admin_faults(self, request: web.Request) -> web.Response:
+        try:
+            command = await request.json()
+            self.faults.apply(command)
+        except (ValueError, TypeError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        return web.json_response({"ok": True})
+
+    async def _admin_state(self, request: web.Request) -> web.Response:
+        state = self.snapshot()
+        state["now_ms"] = self.market.now_ms()
+        state["prices"] = {s: str(self.market.price(s)) for s in self.market.replays}
+        return web.json_response(state)
+
+    async def _admin_snapshot(self, request: web.Request) -> web.Response:
+        target = self.config.snapshot_path
+        if target is None:
+            return web.json_response({"error": "no snapshot_path configured"}, status=400)
+        self.save_snapshot(target)
+        return web.json_response({"ok": True, "path": str(target)})
