@@ -88,17 +88,18 @@ def simulate(
     signals: SignalFrame,
     config: BacktestConfig,
     start: int = 0,
+    end: int | None = None,
 ) -> Simulation:
-    """Run the rules over bars `start..n-1` (signals before `start` are ignored)."""
-    n = close.size
-    if n == 0 or start >= n:
-        raise BacktestError("no bars to backtest")
-    entries = signals.accepted_entries(config.min_confidence)[start:]
-    exits = signals.exits[start:]
-    opens, lows, closes = open_[start:], low[start:], close[start:]
+    """Run the rules over bars [start, end) (signals outside the window are ignored)."""
+    end = close.size if end is None else end
+    if not 0 <= start < end <= close.size:
+        raise BacktestError(f"no bars to backtest in window [{start}, {end})")
+    entries = signals.accepted_entries(config.min_confidence)[start:end]
+    exits = signals.exits[start:end]
+    opens, lows, closes = open_[start:end], low[start:end], close[start:end]
     has_stop = signals.stop_loss_pct is not None
     if has_stop or config.step_size is not None:
-        stops = _stop_array(signals, start, n) if has_stop else None
+        stops = _stop_array(signals, start, end) if has_stop else None
         trades = _walk_trades(opens, lows, closes, entries, exits, stops, config)
     else:
         trades = _vector_trades(opens, closes, entries, exits, config)
@@ -106,11 +107,11 @@ def simulate(
     return Simulation(trades=trades, equity=equity, exposure=held / closes.size)
 
 
-def _stop_array(signals: SignalFrame, start: int, n: int) -> np.ndarray:
+def _stop_array(signals: SignalFrame, start: int, end: int) -> np.ndarray:
     stop = signals.stop_loss_pct
     if isinstance(stop, np.ndarray):
-        return np.asarray(stop[start:], dtype=np.float64)
-    return np.full(n - start, float(stop or 0.0))
+        return np.asarray(stop[start:end], dtype=np.float64)
+    return np.full(end - start, float(stop or 0.0))
 
 
 def _vector_trades(
@@ -120,18 +121,17 @@ def _vector_trades(
     exits: np.ndarray,
     config: BacktestConfig,
 ) -> TradeArrays:
-    """No stop-loss: the position after bar i is whichever flag was set last (no loop)."""
+    """No stop-loss: the position after bar i is whichever flag was set last (no loop).
+
+    Flags are exclusive, so the state flips exactly where an entry follows an exit (or the
+    start) among the flagged bars; only those few bars are looked at.
+    """
     n = closes.size
-    event = np.full(n, -1, dtype=np.int8)
-    event[exits] = 0
-    event[entries] = 1
-    last = np.where(event >= 0, np.arange(n), 0)
-    np.maximum.accumulate(last, out=last)
-    state = event[last]
-    state[state < 0] = 0
-    change = np.diff(state, prepend=np.int8(0))
-    enter_sig = np.flatnonzero(change == 1)
-    exit_sig = np.flatnonzero(change == -1)
+    flagged = np.flatnonzero(entries | exits)
+    is_entry = entries[flagged]
+    was_entry = np.concatenate(([False], is_entry[:-1]))
+    enter_sig = flagged[is_entry & ~was_entry]
+    exit_sig = flagged[~is_entry & was_entry]
     if enter_sig.size and enter_sig[-1] == n - 1:
         enter_sig = enter_sig[:-1]  # a signal on the last bar has no next open to fill at
     entry_bar = enter_sig + 1
@@ -293,22 +293,26 @@ def _equity(closes: np.ndarray, trades: TradeArrays, initial_cash: float) -> tup
     """Mark-to-market equity at each bar's close, and the number of bars held at a close.
 
     A position is held at the close of bars [entry_bar, exit_bar): at its exit bar it is cash.
+    Equity is piecewise `offset + quantity × close`, built segment by segment with np.repeat.
     """
     n = closes.size
-    if len(trades) == 0:
+    count = len(trades)
+    if count == 0:
         return np.full(n, initial_cash), 0
     cash_after = initial_cash + np.cumsum(trades.pnl)
     cash_before = np.concatenate(([initial_cash], cash_after[:-1]))
-    base = cash_before - trades.quantity * trades.entry_price - trades.entry_fee
-    marker = np.zeros(n, dtype=np.int64)
-    marker[trades.entry_bar] = 1
-    trade_at = np.cumsum(marker) - 1
-    active = trade_at >= 0
-    safe = np.where(active, trade_at, 0)
-    held = active & (np.arange(n) < trades.exit_bar[safe])
-    equity = np.where(
-        held,
-        base[safe] + trades.quantity[safe] * closes,
-        np.where(active, cash_after[safe], initial_cash),
-    )
-    return equity, int(held.sum())
+    held_offset = cash_before - trades.quantity * trades.entry_price - trades.entry_fee
+    bounds = np.empty(2 * count + 2, dtype=np.int64)
+    bounds[0], bounds[-1] = 0, n
+    bounds[1:-1:2] = trades.entry_bar
+    bounds[2:-1:2] = trades.exit_bar
+    lengths = np.diff(bounds)
+    offsets = np.empty(2 * count + 1)
+    offsets[0] = initial_cash
+    offsets[1::2] = held_offset
+    offsets[2::2] = cash_after
+    quantities = np.zeros(2 * count + 1)
+    quantities[1::2] = trades.quantity
+    equity = np.repeat(offsets, lengths)
+    equity += np.repeat(quantities, lengths) * closes
+    return equity, int(lengths[1::2].sum())

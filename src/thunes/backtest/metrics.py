@@ -41,8 +41,11 @@ def bars_per_year(interval_seconds: float) -> float:
 
 
 def bar_returns(equity: np.ndarray, initial_cash: float) -> np.ndarray:
-    previous = np.concatenate(([initial_cash], equity[:-1]))
-    returns: np.ndarray = equity / previous - 1.0
+    """Per-bar returns of the equity curve, the first one against the initial cash."""
+    returns = np.empty_like(equity)
+    returns[0] = equity[0] / initial_cash
+    np.divide(equity[1:], equity[:-1], out=returns[1:])
+    returns -= 1.0
     return returns
 
 
@@ -60,8 +63,11 @@ def sharpe_sortino(returns: np.ndarray, periods_per_year: float) -> tuple[float,
 
 
 def max_drawdown(equity: np.ndarray, initial_cash: float) -> float:
-    peak = np.maximum.accumulate(np.concatenate(([initial_cash], equity)))
-    return float(np.max(1.0 - np.concatenate(([initial_cash], equity)) / peak))
+    """The largest fall from a running peak (the initial cash counts as a peak), as a fraction."""
+    peak = np.maximum.accumulate(equity)
+    np.maximum(peak, initial_cash, out=peak)
+    np.divide(equity, peak, out=peak)
+    return max(0.0, 1.0 - float(peak.min()))
 
 
 def compute_metrics(
@@ -72,13 +78,17 @@ def compute_metrics(
     interval_seconds: float,
     first_open: float,
     last_close: float,
+    returns: np.ndarray | None = None,
 ) -> Metrics:
+    """All figures of one run; pass `returns` when the caller already has `bar_returns`."""
     periods = bars_per_year(interval_seconds)
     final = float(equity[-1])
     total = final / initial_cash - 1.0
     years = equity.size / periods
     cagr = (final / initial_cash) ** (1.0 / years) - 1.0 if years > 0 and final > 0 else -1.0
-    sharpe, sortino = sharpe_sortino(bar_returns(equity, initial_cash), periods)
+    if returns is None:
+        returns = bar_returns(equity, initial_cash)
+    sharpe, sortino = sharpe_sortino(returns, periods)
     pnl = trades.pnl
     gains = float(pnl[pnl > 0].sum())
     losses = float(-pnl[pnl < 0].sum())

@@ -17,19 +17,25 @@ _MAX_DECIMALS = 8
 _INT_HEADROOM = 4.0e18  # below 2**62: a window sum of scaled integers must fit in int64
 
 
-def exact_scale(values: np.ndarray, max_window: int) -> int | None:
-    """The power of ten that turns `values` into integers, or None when there is none."""
+def exact_integers(values: np.ndarray, max_window: int) -> tuple[int, np.ndarray] | None:
+    """(10^d, values × 10^d as int64) when that is exact for some d ≤ 8, else None.
+
+    The largest d whose window sums still fit in int64 is tried: data with fewer decimals is
+    integral at that scale too.
+    """
     if values.size == 0:
-        return 1
-    peak = float(np.nanmax(np.abs(values)))
+        return 1, np.zeros(0, dtype=np.int64)
+    peak = float(np.max(np.abs(values)))
     if not np.isfinite(peak):
         return None
     for decimals in range(_MAX_DECIMALS, -1, -1):
         scale = 10**decimals
         if peak * scale * max(max_window, 1) < _INT_HEADROOM:
             scaled = values * scale
-            if np.all(np.abs(scaled - np.rint(scaled)) < 1e-3):
-                return scale
+            rounded = np.rint(scaled)
+            np.subtract(scaled, rounded, out=scaled)
+            if np.abs(scaled, out=scaled).max() < 1e-3:
+                return scale, rounded.astype(np.int64)
             return None
     return None
 
@@ -39,40 +45,41 @@ class RollingSums:
 
     def __init__(self, values: np.ndarray, max_window: int = 10_000) -> None:
         self.values = values
-        self.scale = exact_scale(values, max_window)
-        if self.scale is not None:
-            ints = np.rint(values * self.scale).astype(np.int64)
+        exact = exact_integers(values, max_window)
+        self.scale: int | None = None
+        self._cum: np.ndarray
+        if exact is not None:
+            self.scale = exact[0]
             # int64 wrap-around is harmless: differences of the cumsum stay exact.
-            self._cum = np.concatenate(([0], np.cumsum(ints)))
+            self._cum = np.concatenate(([0], np.cumsum(exact[1])))
         else:
-            self._cum_f = np.concatenate(([0.0], np.cumsum(values)))
+            self._cum = np.concatenate(([0.0], np.cumsum(values)))
+
+    def _sums(self, window: int, lag: int) -> np.ndarray:
+        """Window sums ending at i - lag for i = window - 1 + lag .. n - 1."""
+        n = self.values.size
+        upper = self._cum[window : n + 1 - lag]
+        lower = self._cum[: n + 1 - lag - window]
+        if self.scale is None:
+            return upper - lower
+        return (upper - lower).astype(np.float64)
 
     def window_sum(self, window: int, lag: int = 0) -> np.ndarray:
         """Sum of `values[i-lag-window+1 .. i-lag]` at each i; NaN where the window is short."""
         n = self.values.size
         out = np.full(n, np.nan)
         first = window - 1 + lag
-        if first >= n:
-            return out
-        hi = np.arange(first + 1 - lag, n + 1 - lag)
-        if self.scale is not None:
-            sums = (self._cum[hi] - self._cum[hi - window]).astype(np.float64) / self.scale
-        else:
-            sums = self._cum_f[hi] - self._cum_f[hi - window]
-        out[first:] = sums
+        if first < n:
+            sums = self._sums(window, lag)
+            out[first:] = sums / self.scale if self.scale is not None else sums
         return out
 
     def mean(self, window: int) -> np.ndarray:
         """Simple moving average over the last `window` values (NaN during warm-up)."""
         n = self.values.size
         out = np.full(n, np.nan)
-        if window > n:
-            return out
-        if self.scale is not None:
-            diff = self._cum[window:] - self._cum[:-window]
-            out[window - 1 :] = diff.astype(np.float64) / (self.scale * window)
-        else:
-            out[window - 1 :] = (self._cum_f[window:] - self._cum_f[:-window]) / window
+        if window <= n:
+            np.divide(self._sums(window, 0), (self.scale or 1) * window, out=out[window - 1 :])
         return out
 
 
@@ -104,8 +111,11 @@ def volume_ratio(volume_sums: RollingSums, lookback: int = VOLUME_LOOKBACK) -> n
     """Bar volume divided by the mean volume of the previous `lookback` bars (NaN if unknown)."""
     previous = volume_sums.window_sum(lookback, lag=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = volume_sums.values * lookback / previous
-    return np.where(np.isnan(previous), np.nan, ratio)
+        ratio: np.ndarray = volume_sums.values * lookback / previous
+    return ratio
+
+
+_CONFIDENCE_LEVELS = np.array([0.0, 0.3, 1.0, 1.3])
 
 
 def volume_confidence(ratio: np.ndarray) -> np.ndarray:
@@ -113,9 +123,8 @@ def volume_confidence(ratio: np.ndarray) -> np.ndarray:
 
     An unknown ratio (warm-up, or no volume at all in the look-back and this bar) gives 0.
     """
-    conf = np.ones_like(ratio)
-    conf[ratio <= 1.2] = 0.3
-    conf[ratio < 0.5] = 0.0
-    conf[ratio > 3.0] = 1.3
-    conf[np.isnan(ratio)] = 0.0
-    return conf
+    level = (ratio >= 0.5).astype(np.int8)
+    level += ratio > 1.2
+    level += ratio > 3.0
+    result: np.ndarray = _CONFIDENCE_LEVELS[level]
+    return result
