@@ -1,0 +1,156 @@
+"""What "healthy" means for the daemon, component by component.
+
+Unhealthy (503): the scheduler is not running, the signal check has not completed for two
+intervals, the price stream is disconnected or stale, a circuit breaker is open, the database
+does not answer, or reconciliation failed. The kill-switch is reported but is a decision, not a
+fault. Probes are plain callables so this module needs no concrete component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from thunes.clock import Clock
+from thunes.orchestration import jobs
+from thunes.orchestration.health import ComponentHealth, HealthReport
+from thunes.orchestration.job_runs import JobOutcome, RunStatus
+from thunes.orchestration.metrics import DaemonMetrics
+
+# Jobs an open breaker guards: they are skipped (and recorded so) while it is open.
+GUARDED_BY = {
+    jobs.SIGNAL_CHECK: "market_data",
+    jobs.EXCHANGE_INFO: "market_data",
+    jobs.RECONCILIATION: "orders",
+}
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    connected: bool
+    fresh: Mapping[str, bool]
+    ages: Mapping[str, float | None]
+    reconnects_last_hour: int = 0
+    dropped: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Probes:
+    """Callables that read the live components; any may raise (reported as unhealthy)."""
+
+    stream: Callable[[], StreamStatus | None]
+    breakers: Callable[[], Mapping[str, bool]]  # name -> open
+    database: Callable[[], None]  # raises when the database does not answer
+    risk: Callable[[], Mapping[str, Any]]
+    record_job_run: Callable[[JobOutcome], None] = lambda outcome: None
+    alerts: Callable[[], Mapping[str, Any]] = lambda: {}
+
+
+class DaemonHealth:
+    def __init__(self, clock: Clock, check_interval_s: float, probes: Probes) -> None:
+        self.clock = clock
+        self.check_interval_s = check_interval_s
+        self.probes = probes
+        self.started_at = clock.time()
+        self.last_runs: dict[str, JobOutcome] = {}
+        self.reconciliation: tuple[bool, str] = (False, "not run yet")
+
+    def job_finished(self, outcome: JobOutcome) -> None:
+        self.last_runs[outcome.job_id] = outcome
+        self.probes.record_job_run(outcome)
+
+    def reconciliation_ok(self, ok: bool, reason: str) -> None:
+        self.reconciliation = (ok, reason)
+
+    def skip_reason(self, job_id: str) -> str | None:
+        breaker = GUARDED_BY.get(job_id)
+        if breaker and self.probes.breakers().get(breaker, False):
+            return f"circuit breaker '{breaker}' is open"
+        return None
+
+    def _scheduler(self, running: bool, state: str) -> ComponentHealth:
+        last = self.last_runs.get(jobs.SIGNAL_CHECK)
+        last_ok = last.finished_at.timestamp() if last and last.status is RunStatus.OK else None
+        reference = last_ok if last_ok is not None else self.started_at
+        overdue = self.clock.time() - reference > 2 * self.check_interval_s
+        detail: dict[str, Any] = {
+            "running": running,
+            "daemon": state,
+            "jobs": {
+                job: {
+                    "status": o.status.value,
+                    "finished_at": o.finished_at.isoformat(),
+                    "detail": o.detail,
+                }
+                for job, o in self.last_runs.items()
+            },
+            "signal_check_overdue": overdue,
+        }
+        return ComponentHealth(running and not overdue, detail)
+
+    def _stream(self) -> ComponentHealth:
+        status = self.probes.stream()
+        if status is None:
+            return ComponentHealth(True, {"enabled": False})
+        ok = status.connected and all(status.fresh.values())
+        return ComponentHealth(
+            ok,
+            {
+                "connected": status.connected,
+                "fresh": dict(status.fresh),
+                "age_s": dict(status.ages),
+                "reconnects_last_hour": status.reconnects_last_hour,
+                "dropped": dict(status.dropped),
+            },
+        )
+
+    def report(
+        self, *, scheduler_running: bool, state: str, not_trading_reason: str | None
+    ) -> HealthReport:
+        components: dict[str, ComponentHealth] = {}
+        probes: list[tuple[str, Callable[[], ComponentHealth]]] = [
+            ("scheduler", lambda: self._scheduler(scheduler_running, state)),
+            ("stream", self._stream),
+            ("breakers", self._breakers),
+            ("database", self._database),
+            ("reconciliation", lambda: self._reconciliation(not_trading_reason)),
+            ("risk", lambda: ComponentHealth(True, dict(self.probes.risk()))),
+            ("alerts", lambda: ComponentHealth(True, dict(self.probes.alerts()))),
+        ]
+        for name, probe in probes:
+            try:
+                components[name] = probe()
+            except Exception as exc:
+                components[name] = ComponentHealth(False, {"error": f"{type(exc).__name__}: {exc}"})
+        return HealthReport(components)
+
+    def _breakers(self) -> ComponentHealth:
+        states = dict(self.probes.breakers())
+        return ComponentHealth(not any(states.values()), {"open": states})
+
+    def _database(self) -> ComponentHealth:
+        self.probes.database()
+        return ComponentHealth(True, {})
+
+    def _reconciliation(self, not_trading_reason: str | None) -> ComponentHealth:
+        ok, reason = self.reconciliation
+        return ComponentHealth(ok, {"reason": reason, "trading": not_trading_reason is None})
+
+    def update_metrics(self, metrics: DaemonMetrics) -> None:
+        """Refresh gauges that mirror component state (called by the heartbeat)."""
+        for name, is_open in self.probes.breakers().items():
+            metrics.breaker_open.labels(name).set(1 if is_open else 0)
+        status = self.probes.stream()
+        if status is not None:
+            metrics.stream_connected.set(1 if status.connected else 0)
+            metrics.stream_reconnects.set(status.reconnects_last_hour)
+            for symbol, age in status.ages.items():
+                metrics.stream_age.labels(symbol).set(age if age is not None else float("inf"))
+            for reason, count in status.dropped.items():
+                metrics.stream_dropped.labels(reason).set(count)
+        risk = self.probes.risk()
+        metrics.kill_switch.set(1 if risk.get("kill_switch") else 0)
+        alerts = self.probes.alerts()
+        if "dropped" in alerts:
+            metrics.alerts_dropped.set(float(alerts["dropped"]))
