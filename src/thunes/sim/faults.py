@@ -41,7 +41,11 @@ class FaultInjector:
         self.state.fail_count, self.state.fail_status, self.state.paths = n, status, tuple(paths)
 
     def drop_next(self, n: int = 1) -> None:
-        """The next `n` requests get no answer: the connection is closed without a response."""
+        """The next `n` requests get no answer: the connection is closed without a response.
+
+        aiohttp clients retry an idempotent request (GET) once on such a drop; use n=2 to make
+        one GET fail.
+        """
         self.state.drop_count = n
 
     def delay(self, seconds: float, n: int = -1) -> None:

@@ -28,7 +28,7 @@ def _f(value: float) -> str:
     return f"{value:.8f}"
 
 
-@dataclass
+@dataclass(eq=False)
 class Connection:
     ws: web.WebSocketResponse
     combined: bool
