@@ -1,0 +1,170 @@
+"""Positions and PnL from fills (`PositionTracker`), in Decimal, net of every fee.
+
+Accounting rules (long-only spot, one open position per symbol, one entry order per position):
+
+* Entry: quantity held = Σ fill qty − commission paid in the base asset (Binance charges a BUY's
+  fee in the asset received). `avg_entry_price` = quote spent / gross quantity bought (the actual
+  fill average). `entry_fees_quote` = base commission valued at that average + any commission
+  paid in the quote asset. So `avg_entry_price × quantity + entry_fees_quote` = everything paid.
+* Exit: PnL = proceeds − commission in quote − the cost basis of the quantity sold (its share
+  of everything paid). The sell quantity is the held quantity rounded down to the market step;
+  what remains below the minimum notional is dust: the position closes, the dust is written off
+  (its cost stays in the PnL) and noted, never retried.
+* Commission in a third asset (e.g. BNB) is not valued here; it is kept with the fill.
+
+Applying an order to the position is idempotent, so a restart may apply the same order again:
+an entry is recomputed from all of its order's fills; an exit records the quantity it applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from thunes.domain import ZERO, ExitReason, Fill, Position, Side
+from thunes.exchange.types import SymbolRules
+from thunes.trading.ports import OrderRecordView, TradingStore
+
+
+@dataclass(frozen=True, slots=True)
+class FillSummary:
+    quantity: Decimal
+    quote: Decimal
+    base_commission: Decimal
+    quote_commission: Decimal
+    first_time: datetime | None
+
+    @property
+    def avg_price(self) -> Decimal:
+        return self.quote / self.quantity if self.quantity else ZERO
+
+
+def summarize(fills: Sequence[Fill], rules: SymbolRules) -> FillSummary:
+    qty = sum((f.quantity for f in fills), ZERO)
+    quote = sum((f.price * f.quantity for f in fills), ZERO)
+    base_fee = sum((f.commission for f in fills if f.commission_asset == rules.base_asset), ZERO)
+    quote_fee = sum((f.commission for f in fills if f.commission_asset == rules.quote_asset), ZERO)
+    first = min((f.time for f in fills), default=None)
+    return FillSummary(qty, quote, base_fee, quote_fee, first)
+
+
+def entry_position(symbol: str, fills: Sequence[Fill], rules: SymbolRules) -> Position | None:
+    """The position an entry order's fills make, or None if nothing was bought."""
+    s = summarize(fills, rules)
+    if s.quantity <= 0 or s.first_time is None:
+        return None
+    avg = s.avg_price
+    return Position(
+        symbol=symbol,
+        quantity=s.quantity - s.base_commission,
+        avg_entry_price=avg,
+        opened_at=s.first_time,
+        entry_fees_quote=s.base_commission * avg + s.quote_commission,
+    )
+
+
+def cost_basis(position: Position) -> Decimal:
+    """Everything paid for the held quantity, fees included."""
+    return position.avg_entry_price * position.quantity + position.entry_fees_quote
+
+
+def sell_quantity(
+    position: Position, rules: SymbolRules, price: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(quantity to sell, dust left): the held quantity rounded down by the market step.
+
+    When even the rounded quantity fails the symbol's filters at `price`, everything is dust.
+    """
+    qty = rules.round_quantity(position.quantity, market=True)
+    if qty <= 0 or rules.check(price, qty, market=True) is not None:
+        return ZERO, position.quantity
+    return qty, position.quantity - qty
+
+
+def is_dust(quantity: Decimal, price: Decimal, rules: SymbolRules) -> bool:
+    """Whether a remaining quantity can no longer be sold (below the market minimums)."""
+    qty = rules.round_quantity(quantity, market=True)
+    return qty <= 0 or rules.check(price, qty, market=True) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChange:
+    """What applying one order did to its symbol's position."""
+
+    kind: str  # "opened" | "updated" | "reduced" | "closed" | "none"
+    position: Position | None = None
+    realized_pnl: Decimal = ZERO
+    dust: Decimal = ZERO
+    note: str = ""
+
+
+class PositionTracker:
+    """Keeps the stored position of each symbol in step with its orders' fills."""
+
+    def __init__(self, store: TradingStore) -> None:
+        self.store = store
+
+    def apply(
+        self, record: OrderRecordView, fills: Sequence[Fill], rules: SymbolRules
+    ) -> PositionChange:
+        """Apply an order's fills to its symbol's position (idempotent)."""
+        if not fills:
+            return PositionChange("none")
+        if _side(record) is Side.BUY:
+            return self._apply_entry(record, fills, rules)
+        return self._apply_exit(record, fills, rules)
+
+    def _apply_entry(
+        self, record: OrderRecordView, fills: Sequence[Fill], rules: SymbolRules
+    ) -> PositionChange:
+        target = entry_position(record.symbol, fills, rules)
+        if target is None:
+            return PositionChange("none")
+        current = self.store.open_position(record.symbol)
+        if current is not None and current.opened_at != target.opened_at:
+            note = f"{record.symbol} already holds a position opened {current.opened_at}"
+            return PositionChange("none", current, note=note)
+        if current is not None and current.quantity == target.quantity:
+            return PositionChange("none", current)
+        self.store.save_position(target)
+        return PositionChange("opened" if current is None else "updated", target)
+
+    def _apply_exit(
+        self, record: OrderRecordView, fills: Sequence[Fill], rules: SymbolRules
+    ) -> PositionChange:
+        key = f"exit_applied:{record.client_order_id}"
+        s = summarize(fills, rules)
+        applied = Decimal(self.store.kv_get(key) or "0")
+        delta = s.quantity - applied
+        position = self.store.open_position(record.symbol)
+        if delta <= 0 or position is None:
+            if delta > 0:
+                self.store.kv_set(key, str(s.quantity))
+            return PositionChange("none", position)
+        share = min(Decimal(1), delta / position.quantity) if position.quantity else Decimal(1)
+        proceeds = s.avg_price * delta
+        fees = s.quote_commission * (delta / s.quantity)
+        remaining = position.quantity - delta
+        reason = record.exit_reason or ExitReason.SIGNAL
+        if remaining <= 0 or is_dust(remaining, s.avg_price, rules):
+            pnl = position.realized_pnl + proceeds - fees - cost_basis(position)
+            closed_at = max(f.time for f in fills)
+            closed = self.store.close_position(
+                record.symbol, closed_at=closed_at, realized_pnl=pnl, exit_reason=reason
+            )
+            self.store.kv_set(key, str(s.quantity))
+            dust = max(remaining, ZERO)
+            return PositionChange("closed", closed, pnl, dust, "dust written off" if dust else "")
+        part_pnl = proceeds - fees - cost_basis(position) * share
+        position.quantity = remaining
+        position.entry_fees_quote -= position.entry_fees_quote * share
+        position.realized_pnl += part_pnl
+        self.store.save_position(position)
+        self.store.kv_set(key, str(s.quantity))
+        return PositionChange("reduced", position, part_pnl)
+
+
+def _side(record: OrderRecordView) -> Side:
+    return Side(str(record.side))
