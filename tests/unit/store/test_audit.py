@@ -134,7 +134,9 @@ def test_torn_line_is_reported_and_later_entries_still_chain(tmp_path: Path) -> 
 def test_rotation_keeps_the_chain(tmp_path: Path) -> None:
     audit = trail(tmp_path, max_bytes=1200)
     write_entries(audit, 30)
-    rotated = sorted(p.name for p in audit.path.parent.glob("audit_trail.jsonl.*") if p.suffix != ".lock")
+    rotated = sorted(
+        p.name for p in audit.path.parent.glob("audit_trail.jsonl.*") if p.suffix != ".lock"
+    )
     assert len(rotated) >= 3
     assert all(p.stat().st_size <= 1200 for p in audit.path.parent.glob("audit_trail.jsonl*"))
     newest_rotated = lines(audit.path.with_name("audit_trail.jsonl.1"))[-1]

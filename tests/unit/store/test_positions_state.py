@@ -120,7 +120,12 @@ def test_published_params_latest_wins(store: Store) -> None:
 def test_job_runs_keep_the_latest_per_job(store: Store) -> None:
     for n in range(3):
         store.record_job_run(
-            JobRun("signal_check", T0 + timedelta(minutes=n), T0 + timedelta(minutes=n, seconds=2), "ok")
+            JobRun(
+                "signal_check",
+                T0 + timedelta(minutes=n),
+                T0 + timedelta(minutes=n, seconds=2),
+                "ok",
+            )
         )
     store.record_job_run(JobRun("daily_summary", T0, None, "failed", "telegram down"))
     runs = store.last_job_runs()

@@ -26,7 +26,12 @@ def test_connections_get_the_pragmas(store: Store) -> None:
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
             for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
         }
-    assert values == {"journal_mode": "wal", "busy_timeout": 5000, "foreign_keys": 1, "synchronous": 2}
+    assert values == {
+        "journal_mode": "wal",
+        "busy_timeout": 5000,
+        "foreign_keys": 1,
+        "synchronous": 2,
+    }
 
 
 def test_migrated_schema_matches_the_query_tables(store: Store) -> None:
@@ -85,7 +90,9 @@ def test_newer_schema_is_refused_and_untouched(tmp_path: Path) -> None:
     before = _snapshot(path)
     with pytest.raises(StoreError) as error:
         Store.open(path)
-    expected = f"database schema v{CURRENT_VERSION + 5} is newer than this THUNES (v{CURRENT_VERSION})"
+    expected = (
+        f"database schema v{CURRENT_VERSION + 5} is newer than this THUNES (v{CURRENT_VERSION})"
+    )
     assert expected in str(error.value)
     assert _snapshot(path) == before
 
