@@ -87,6 +87,7 @@ class PriceStream:
         rng: random.Random | None = None,
         down_alert_seconds: float = 120.0,
         backfill_retry_seconds: float = 10.0,
+        backfill_timeout: float = 30.0,
         open_timeout: float = 10.0,
         max_bars: int = 1000,
     ) -> None:
@@ -100,6 +101,7 @@ class PriceStream:
         self.max_connection_age = max_connection_age
         self.down_alert_seconds = down_alert_seconds
         self.backfill_retry_seconds = backfill_retry_seconds
+        self.backfill_timeout = backfill_timeout  # real seconds: REST latency is wall time
         self.open_timeout = open_timeout
         self._backoff = Backoff(backoff_base, backoff_cap, rng)
         self._budget = ConnectBudget(*reconnect_budget)
@@ -343,7 +345,7 @@ class PriceStream:
         assert self._backfill is not None
         for symbol, since in pending.items():
             try:
-                async with asyncio.timeout(self._real(self.watchdog_seconds)):
+                async with asyncio.timeout(self.backfill_timeout):
                     bars = await self._backfill(symbol, since)
             except Exception as exc:  # REST down, breaker open, ...: try again later
                 self.backfill_failures += 1
