@@ -9,6 +9,10 @@ file: each append takes an exclusive `flock` and reads the chain's tail from dis
 never forks. When the file would exceed `max_bytes` it is renamed to `.1` (older files shift up
 to `.2`, `.3`, ...) and the new file's first entry chains to the last hash of the rotated one.
 Nothing is ever deleted. Secret strings are replaced by `***` before anything is written.
+
+A chain alone cannot show that its last lines were cut off, so every append also rewrites a
+small `<trail>.head` file with the newest entry's seq and hash; `verify_audit` requires that
+entry to be present in the chain.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from thunes.clock import Clock
 from thunes.log import RedactingFilter
 from thunes.store.audit_format import GENESIS, canonical, entry_hash, jsonable, redact
-from thunes.store.audit_verify import AuditVerification, rotated_files, verify_audit
+from thunes.store.audit_verify import AuditVerification, head_path, rotated_files, verify_audit
 
 AUDIT_FILE = "audit_trail.jsonl"
 _TAIL_CHUNK = 65536
@@ -65,6 +69,7 @@ class AuditTrail:
             line = (canonical(entry) + "\n").encode("utf-8")
             self._rotate_if_needed(len(line))
             self._append(line)
+            self._write_head(entry["seq"], entry["hash"])
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -106,6 +111,12 @@ class AuditTrail:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def _write_head(self, seq: object, digest: object) -> None:
+        head = head_path(self.path)
+        temporary = head.with_name(head.name + ".tmp")
+        temporary.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n")
+        os.replace(temporary, head)
 
 
 def _ends_torn(fd: int) -> bool:

@@ -26,8 +26,25 @@ class AuditVerification:
     def summary(self) -> str:
         if self.ok:
             return f"audit trail intact: {self.entries} entries"
+        if self.line is None:
+            return f"audit trail check failed: {self.problem}"
         where = f"{self.file.name if self.file else '?'} line {self.line}"
         return f"audit trail broken at {where}: {self.problem}"
+
+
+def head_path(path: Path) -> Path:
+    """The side file holding the newest entry's seq and hash (detects a cut-off tail)."""
+    return path.with_name(path.name + ".head")
+
+
+def _read_head(path: Path) -> tuple[int, str] | None:
+    try:
+        head = json.loads(head_path(path).read_text())
+        return int(head["seq"]), str(head["hash"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        return (-1, "unreadable")
 
 
 def rotated_files(path: Path) -> list[Path]:
@@ -46,6 +63,7 @@ class _Chain:
         self.entries = 0
         self.prev = GENESIS
         self.seq = -1
+        self.seen: dict[int, str] = {}
 
     def check(self, raw: bytes) -> str | None:
         """The problem with this line, or None (and the chain advances)."""
@@ -65,6 +83,7 @@ class _Chain:
             return f"sequence jumps from {self.seq} to {entry['seq']}"
         self.prev, self.seq = entry["hash"], entry["seq"]
         self.entries += 1
+        self.seen[self.seq] = self.prev
         return None
 
 
@@ -84,4 +103,16 @@ def verify_audit(path: Path) -> AuditVerification:
                 problem = chain.check(raw.rstrip(b"\n")) if raw.strip() else "empty line"
                 if problem is not None:
                     return AuditVerification(False, chain.entries, problem, number, file)
-    return AuditVerification(True, chain.entries)
+    return _check_head(path, chain)
+
+
+def _check_head(path: Path, chain: _Chain) -> AuditVerification:
+    """The newest entry ever written (per the head file) must still be in the chain."""
+    head = _read_head(path)
+    if head is None or chain.seen.get(head[0]) == head[1]:
+        return AuditVerification(True, chain.entries)
+    if head[0] > chain.seq:
+        problem = f"the trail ends at seq {chain.seq} but seq {head[0]} was written: lines removed"
+    else:
+        problem = f"the head file does not match entry seq {head[0]}"
+    return AuditVerification(False, chain.entries, problem, None, head_path(path))

@@ -187,3 +187,24 @@ def test_two_writers_on_one_file_keep_one_chain(tmp_path: Path) -> None:
         thread.join(timeout=60)
     result = verify_audit(first.path)
     assert result.ok and result.entries == 80
+
+
+def test_cut_off_last_lines_are_caught(tmp_path: Path) -> None:
+    audit = trail(tmp_path)
+    write_entries(audit, 5)
+    audit.path.write_text("".join(lines(audit.path)[:-2]))
+    result = verify_audit(audit.path)
+    assert not result.ok
+    assert result.problem is not None and "lines removed" in result.problem
+
+
+def test_a_crash_before_the_head_is_written_is_tolerated(tmp_path: Path) -> None:
+    """The head may lag the trail by the entry whose append was the last thing done."""
+    from thunes.store.audit_verify import head_path
+
+    audit = trail(tmp_path)
+    write_entries(audit, 3)
+    lagging = head_path(audit.path).read_text()
+    audit.record("decision", "last")
+    head_path(audit.path).write_text(lagging)
+    assert verify_audit(audit.path).ok
