@@ -208,3 +208,14 @@ class RecordingAudit:
 
     def kinds(self) -> list[str]:
         return [k for k, _, _ in self.entries]
+
+
+def wave_frame(n: int = 400, start: str = "2023-01-01", freq: str = "1h", base: float = 100.0) -> pd.DataFrame:
+    """Closes on a slow sine wave: an SMA crossover enters and exits several times."""
+    index = pd.date_range(start, periods=n, freq=freq, tz="UTC", name="open_time")
+    close = base + 10 * np.sin(np.arange(n) / 12.0)
+    return pd.DataFrame(
+        {"open": close, "high": close + 0.5, "low": close - 0.5, "close": close,
+         "volume": np.full(n, 10.0), "quote_volume": close * 10, "trades": np.full(n, 5.0)},
+        index=index,
+    )
