@@ -1,0 +1,327 @@
+"""`BinanceGateway`: THUNES' only door to Binance (sim, testnet or live), over python-binance.
+
+Reads go through `RequestGuard.read` (breaker, budget, retries). Order creation is sent exactly
+once; its outcome is always a `PlacementResult`, never an exception:
+
+- ACCEPTED: the exchange answered with the order (FULL response, fills included).
+- REJECTED: the order does *not* exist. Either the exchange refused it (filters, balance, bad
+  symbol, auth, timestamp) or THUNES refused to send it (breaker open, IP banned, budget
+  exhausted; the message then starts with "not sent:"). Sending the same intent again later,
+  with the same client order id, is safe.
+- UNKNOWN: the request may have reached the matching engine (timeout, connection lost, 5xx,
+  or "duplicate order"). Never resend: look the order up by client order id.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from thunes.clock import Clock
+from thunes.domain import OrderIntent, RejectReason, Side
+from thunes.events import EventBus
+from thunes.exchange.binance_client import ThunesAsyncClient
+from thunes.exchange.breakers import MARKET_DATA, ORDERS, CircuitBreakerMonitor
+from thunes.exchange.errors import (
+    BAD_SYMBOL_CODE,
+    FILTER_FAILURE_CODE,
+    UNKNOWN_ORDER_CODE,
+    TimestampError,
+    is_duplicate_order,
+    reject_reason,
+)
+from thunes.exchange.guard import RequestGuard
+from thunes.exchange.klines_cache import KlineCache
+from thunes.exchange.parse import (
+    MalformedResponse,
+    balances_from_account,
+    book_ticker_from_json,
+    fill_from_trade,
+    interval_ms,
+    klines_frame,
+    order_from_json,
+)
+from thunes.exchange.ratelimit import RateLimiter, endpoint_weight
+from thunes.exchange.retry import RetryPolicy
+from thunes.exchange.rules import parse_exchange_info, rate_limits
+from thunes.exchange.timesync import TimeSync, TimeSyncReport
+from thunes.exchange.types import (
+    Balance,
+    BannedError,
+    BookTicker,
+    BreakerOpenError,
+    ExchangeError,
+    ExchangeFill,
+    ExchangeOrder,
+    InvalidRequestError,
+    PlacementResult,
+    PlacementStatus,
+    RateLimitedError,
+    SymbolRules,
+    TemporaryError,
+)
+
+log = logging.getLogger(__name__)
+
+RULES_MAX_AGE = 24 * 3600.0
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal as Binance wants it: no exponent, no trailing zeros."""
+    text = format(value.normalize(), "f")
+    return text
+
+
+class BinanceGateway:
+    """Implements `ExchangeGateway` with explicit collaborators (no globals)."""
+
+    def __init__(
+        self,
+        client: ThunesAsyncClient,
+        clock: Clock,
+        limiter: RateLimiter,
+        breakers: CircuitBreakerMonitor,
+        time_sync: TimeSync,
+        retry: RetryPolicy,
+        events: EventBus | None = None,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.limiter = limiter
+        self.breakers = breakers
+        self.time_sync = time_sync
+        self.guard = RequestGuard(clock, limiter, breakers, retry, self._last_headers, events)
+        self._rules: dict[str, SymbolRules] = {}
+        self._rules_at: float | None = None
+        self._klines = KlineCache()
+        client.now_ms = time_sync.now_ms
+
+    def _last_headers(self) -> Any:
+        response = getattr(self.client, "response", None)
+        return getattr(response, "headers", None)
+
+    async def close(self) -> None:
+        await self.client.close_connection()
+
+    # ---- time ---------------------------------------------------------------------------------
+
+    async def _server_time_raw(self) -> int:
+        answer = await self.guard.read(MARKET_DATA, 1, self.client.get_server_time)
+        return int(answer["serverTime"])
+
+    async def server_time_ms(self) -> int:
+        return await self._server_time_raw()
+
+    async def sync_time(self) -> TimeSyncReport:
+        """Measure the offset now (several samples, median) and apply it to signed requests."""
+        report = await self.time_sync.sync(self._server_time_raw)
+        log.info("clock offset %.0f ms (drift %.0f ms)", report.offset_ms, report.drift_ms)
+        return report
+
+    async def _signed_read(self, breaker: str, weight: int, call: Any) -> Any:
+        if self.time_sync.due():
+            await self.sync_time()
+        return await self.guard.read(breaker, weight, call, resync=self.sync_time)
+
+    # ---- market data ------------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        await self.guard.read(MARKET_DATA, 1, self.client.ping)
+
+    async def refresh_rules(self) -> dict[str, SymbolRules]:
+        info = await self.guard.read(MARKET_DATA, 20, self.client.get_exchange_info)
+        self._rules = parse_exchange_info(info)
+        self._rules_at = self.clock.time()
+        weight, orders = rate_limits(info)
+        self.limiter.set_limits(weight, orders)
+        return dict(self._rules)
+
+    def invalidate_rules(self) -> None:
+        """Refetch exchangeInfo before the next use (after a -1013 filter failure)."""
+        self._rules_at = None
+
+    async def symbol_rules(self, symbol: str) -> SymbolRules:
+        stale = self._rules_at is None or self.clock.time() - self._rules_at >= RULES_MAX_AGE
+        if stale or symbol not in self._rules:
+            await self.refresh_rules()
+        try:
+            return self._rules[symbol]
+        except KeyError:
+            raise InvalidRequestError(BAD_SYMBOL_CODE, f"unknown symbol {symbol}") from None
+
+    async def closed_klines(self, symbol: str, interval: str, limit: int = 500) -> pd.DataFrame:
+        step = interval_ms(interval)
+        now = self.time_sync.now_ms()
+        cached = self._klines.get(symbol, interval, limit, now)
+        if cached is not None:
+            return cached
+        params = {"symbol": symbol, "interval": interval, "limit": min(limit + 1, 1000)}
+
+        async def call() -> Any:
+            return await self.client.get_klines(**params)
+
+        rows = await self.guard.read(MARKET_DATA, endpoint_weight("klines"), call)
+        frame = klines_frame(rows, self.time_sync.now_ms()).tail(limit)
+        self._klines.put(symbol, interval, frame, step)
+        return frame
+
+    async def price(self, symbol: str) -> Decimal:
+        async def call() -> Any:
+            return await self.client.get_symbol_ticker(symbol=symbol)
+
+        answer = await self.guard.read(MARKET_DATA, endpoint_weight("ticker/price"), call)
+        return Decimal(str(answer["price"]))
+
+    async def book_ticker(self, symbol: str) -> BookTicker:
+        async def call() -> Any:
+            return await self.client.get_orderbook_ticker(symbol=symbol)
+
+        answer = await self.guard.read(MARKET_DATA, endpoint_weight("ticker/bookTicker"), call)
+        return book_ticker_from_json(answer, self.time_sync.now_ms())
+
+    # ---- account --------------------------------------------------------------------------
+
+    async def account(self) -> dict[str, Any]:
+        """The raw account document (permissions, balances); used by preflight."""
+        result: dict[str, Any] = await self._signed_read(
+            MARKET_DATA, endpoint_weight("account"), self.client.get_account
+        )
+        return result
+
+    async def api_restrictions(self) -> dict[str, Any]:
+        """The API key's permissions (live only: GET /sapi/v1/account/apiRestrictions)."""
+        result: dict[str, Any] = await self._signed_read(
+            MARKET_DATA, 1, self.client.get_account_api_permissions
+        )
+        return result
+
+    async def balances(self) -> dict[str, Balance]:
+        return balances_from_account(await self.account())
+
+    async def get_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
+        async def call() -> Any:
+            return await self.client.get_order(symbol=symbol, origClientOrderId=client_order_id)
+
+        try:
+            answer = await self._signed_read(ORDERS, endpoint_weight("order", "GET"), call)
+        except InvalidRequestError as error:
+            if error.code == UNKNOWN_ORDER_CODE:
+                return None
+            raise
+        return order_from_json(answer)
+
+    async def open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
+        params = {"symbol": symbol} if symbol else {}
+
+        async def call() -> Any:
+            return await self.client.get_open_orders(**params)
+
+        weight = endpoint_weight("openOrders", "GET", params)
+        answer = await self._signed_read(ORDERS, weight, call)
+        return [order_from_json(entry) for entry in answer]
+
+    async def my_trades(
+        self, symbol: str, order_id: int | None = None, start_ms: int | None = None
+    ) -> list[ExchangeFill]:
+        params: dict[str, Any] = {"symbol": symbol}
+        if order_id is not None:
+            params["orderId"] = order_id
+        if start_ms is not None:
+            params["startTime"] = start_ms
+
+        async def call() -> Any:
+            return await self.client.get_my_trades(**params)
+
+        answer = await self._signed_read(ORDERS, endpoint_weight("myTrades", "GET", params), call)
+        return sorted((fill_from_trade(t) for t in answer), key=lambda f: (f.time_ms, f.trade_id))
+
+    # ---- orders -------------------------------------------------------------------------------
+
+    def breaker_open(self, name: str) -> bool:
+        return self.breakers.is_open(name)
+
+    async def place_market_order(self, intent: OrderIntent) -> PlacementResult:
+        """Send once; see the module docstring for what each status means."""
+        params = self._market_params(intent)
+        try:
+            await self.guard.before_send(ORDERS, endpoint_weight("order", "POST"), orders=1)
+            if self.time_sync.due():
+                await self.sync_time()
+        except ExchangeError as refused:
+            return _not_sent(intent, refused)
+        try:
+            answer = await self.client.create_order(**params)
+        except Exception as exc:
+            return self._placement_failure(intent, self.guard.after_failure(ORDERS, exc))
+        self.guard.after_success(ORDERS)
+        try:
+            order = order_from_json(answer)
+        except MalformedResponse as unreadable:
+            return _unknown(intent, f"order answer unreadable: {unreadable}")
+        return PlacementResult(PlacementStatus.ACCEPTED, intent.client_order_id, order=order)
+
+    @staticmethod
+    def _market_params(intent: OrderIntent) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "symbol": intent.symbol,
+            "side": intent.side.value,
+            "type": "MARKET",
+            "newClientOrderId": intent.client_order_id,
+            "newOrderRespType": "FULL",
+        }
+        if intent.side is Side.BUY and intent.quantity is None:
+            if intent.quote_quantity is None:
+                raise ValueError("a BUY needs a quantity or a quote quantity")
+            params["quoteOrderQty"] = _plain(intent.quote_quantity)
+        elif intent.quantity is not None:
+            params["quantity"] = _plain(intent.quantity)
+        else:
+            raise ValueError("a SELL needs a quantity")
+        return params
+
+    def _placement_failure(self, intent: OrderIntent, error: ExchangeError) -> PlacementResult:
+        cid = intent.client_order_id
+        if isinstance(error, RateLimitedError | BannedError):
+            return _rejected(intent, RejectReason.EXCHANGE_REJECTED, f"not executed: {error}")
+        if isinstance(error, TemporaryError):
+            return _unknown(intent, str(error))
+        if isinstance(error, TimestampError):
+            self.time_sync.invalidate()
+            return _rejected(intent, RejectReason.EXCHANGE_REJECTED, f"not executed: {error}")
+        if isinstance(error, InvalidRequestError):
+            if is_duplicate_order(error):
+                return _unknown(intent, f"duplicate client order id {cid}: {error}")
+            if error.code == FILTER_FAILURE_CODE:
+                self.invalidate_rules()
+            reason = reject_reason(error)
+            return PlacementResult(
+                PlacementStatus.REJECTED,
+                cid,
+                reason=reason,
+                error_code=error.code,
+                message=error.message,
+            )
+        return _unknown(intent, str(error))
+
+
+def _rejected(intent: OrderIntent, reason: RejectReason, message: str) -> PlacementResult:
+    return PlacementResult(
+        PlacementStatus.REJECTED, intent.client_order_id, reason=reason, message=message
+    )
+
+
+def _unknown(intent: OrderIntent, message: str) -> PlacementResult:
+    log.warning("order %s outcome unknown: %s", intent.client_order_id, message)
+    return PlacementResult(PlacementStatus.UNKNOWN, intent.client_order_id, message=message)
+
+
+def _not_sent(intent: OrderIntent, error: ExchangeError) -> PlacementResult:
+    reason = (
+        RejectReason.BREAKER_OPEN
+        if isinstance(error, BreakerOpenError)
+        else RejectReason.EXCHANGE_REJECTED
+    )
+    return _rejected(intent, reason, f"not sent: {error}")

@@ -1,0 +1,62 @@
+"""Build a `BinanceGateway` for the configured mode from settings (called by the app)."""
+
+from __future__ import annotations
+
+from thunes.clock import Clock
+from thunes.config import Mode, Settings
+from thunes.events import EventBus
+from thunes.exchange.binance_client import make_client
+from thunes.exchange.breakers import CircuitBreakerMonitor
+from thunes.exchange.client import BinanceGateway
+from thunes.exchange.ratelimit import RateLimiter
+from thunes.exchange.retry import RetryPolicy
+from thunes.exchange.timesync import TimeSync
+
+SIM_CREDENTIALS = ("sim-key", "sim-secret")
+
+
+async def build_gateway(
+    settings: Settings,
+    clock: Clock,
+    events: EventBus | None = None,
+    api_url: str | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+    request_timeout: float = 10.0,
+) -> BinanceGateway:
+    """Point at the simulator (`api_url` given), testnet or live according to `settings.mode`.
+
+    Sends nothing: the first request (or `sync_time()`) happens when the caller wants it.
+    """
+    key = settings.api_key.get_secret_value()
+    secret = settings.api_secret.get_secret_value()
+    if settings.mode is Mode.SIM:
+        if api_url is None:
+            raise ValueError("sim mode needs the simulator's api_url")
+        if not (key and secret):
+            key, secret = SIM_CREDENTIALS
+    client = make_client(
+        key,
+        secret,
+        api_url=api_url,
+        testnet=settings.mode is Mode.TESTNET,
+        request_timeout=request_timeout,
+    )
+    limiter = RateLimiter(
+        clock, weight_limit=settings.rest_weight_limit, margin=settings.rest_weight_margin
+    )
+    breakers = CircuitBreakerMonitor(
+        clock,
+        fail_max=settings.breaker_fail_max,
+        reset_timeout=settings.breaker_reset_seconds,
+        events=events,
+    )
+    return BinanceGateway(
+        client,
+        clock,
+        limiter,
+        breakers,
+        TimeSync(clock),
+        retry or RetryPolicy(sleep=clock.sleep),
+        events,
+    )
