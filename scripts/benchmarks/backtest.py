@@ -69,9 +69,7 @@ def run() -> list[tuple[str, str]]:
     grid = {"fast": list(range(5, 51, 5)), "slow": list(range(20, 201, 20))}
     seconds, peak = measure(lambda: grid_sweep("sma", frame, grid, config), repeats=3)
     evaluated = len(grid_sweep("sma", frame, grid, config))
-    rows.append(
-        ("sweep 10×10 grid, 100,000 bars: wall (target < 0.2 s)", f"{seconds:.4f} s")
-    )
+    rows.append(("sweep 10×10 grid, 100,000 bars: wall (target < 0.2 s)", f"{seconds:.4f} s"))
     rows.append(("sweep: valid combinations evaluated (slow > fast)", str(evaluated)))
     rows.append(("sweep: peak memory", f"{peak:.1f} MiB"))
     return rows

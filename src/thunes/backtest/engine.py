@@ -231,8 +231,17 @@ def _walk_trades(
         pnl = proceeds - proceeds * fee - cost - cost * fee
         cash += pnl
         rows.append(
-            (bar, exit_bar, entry_price, exit_price, quantity, cost * fee, proceeds * fee, pnl,
-             reason)
+            (
+                bar,
+                exit_bar,
+                entry_price,
+                exit_price,
+                quantity,
+                cost * fee,
+                proceeds * fee,
+                pnl,
+                reason,
+            )
         )
         if reason == REASON_END:
             break
@@ -272,7 +281,14 @@ def _rows_to_arrays(
         empty_f = np.zeros(0)
         empty_i = np.zeros(0, dtype=np.int64)
         return TradeArrays(
-            empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_f, empty_f,
+            empty_i,
+            empty_i,
+            empty_f,
+            empty_f,
+            empty_f,
+            empty_f,
+            empty_f,
+            empty_f,
             np.zeros(0, dtype=np.int8),
         )
     cols = list(zip(*rows, strict=True))

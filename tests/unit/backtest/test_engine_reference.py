@@ -97,7 +97,9 @@ def reference_backtest(
     return trades, cash
 
 
-def reference_sma_signals(closes: list[float], fast: int, slow: int) -> tuple[list[bool], list[bool]]:
+def reference_sma_signals(
+    closes: list[float], fast: int, slow: int
+) -> tuple[list[bool], list[bool]]:
     """Crossovers of exact decimal moving averages."""
     prices = [Decimal(repr(c)) for c in closes]
 
@@ -118,16 +120,25 @@ def _frame(name: str) -> pd.DataFrame:
     return load_klines(sample_path(name)).frame
 
 
-def _assert_same(result_trades: pd.DataFrame, final: float, ref: list[RefTrade], ref_cash: float,
-                 index: pd.DatetimeIndex) -> None:
+def _assert_same(
+    result_trades: pd.DataFrame,
+    final: float,
+    ref: list[RefTrade],
+    ref_cash: float,
+    index: pd.DatetimeIndex,
+) -> None:
     assert len(result_trades) == len(ref)
     assert len(ref) > 0
     got_entry = result_trades["entry_time"].to_numpy()
     assert list(got_entry) == [index[t.entry_bar] for t in ref]
     assert list(result_trades["exit_time"]) == [index[t.exit_bar] for t in ref]
     assert list(result_trades["exit_reason"]) == [t.reason for t in ref]
-    for column, attr in (("entry_price", "entry_price"), ("exit_price", "exit_price"),
-                         ("quantity", "quantity"), ("pnl", "pnl")):
+    for column, attr in (
+        ("entry_price", "entry_price"),
+        ("exit_price", "exit_price"),
+        ("quantity", "quantity"),
+        ("pnl", "pnl"),
+    ):
         np.testing.assert_allclose(
             result_trades[column].to_numpy(), [getattr(t, attr) for t in ref], rtol=REL, atol=1e-9
         )
@@ -146,8 +157,17 @@ def test_sma_matches_reference_signals_and_trades(sample: str) -> None:
     assert signals.entries.tolist() == entries
     assert signals.exits.tolist() == exits
     ref, cash = reference_backtest(
-        frame["open"].tolist(), frame["low"].tolist(), closes, entries, exits,
-        None, 0.001, 0.0, config.initial_cash, None, None,
+        frame["open"].tolist(),
+        frame["low"].tolist(),
+        closes,
+        entries,
+        exits,
+        None,
+        0.001,
+        0.0,
+        config.initial_cash,
+        None,
+        None,
     )
     _assert_same(result.trades, result.metrics.final_equity, ref, cash, frame.index)
 
@@ -173,10 +193,17 @@ def test_engine_matches_reference_on_real_data(
     signals = strategy.signals(frame)
     stop = signals.stop_at(0)
     ref, cash = reference_backtest(
-        frame["open"].tolist(), frame["low"].tolist(), frame["close"].tolist(),
-        signals.accepted_entries(config.min_confidence).tolist(), signals.exits.tolist(),
-        stop, config.fee_rate, config.slippage_bps, config.initial_cash,
-        config.quote_amount, config.step_size,
+        frame["open"].tolist(),
+        frame["low"].tolist(),
+        frame["close"].tolist(),
+        signals.accepted_entries(config.min_confidence).tolist(),
+        signals.exits.tolist(),
+        stop,
+        config.fee_rate,
+        config.slippage_bps,
+        config.initial_cash,
+        config.quote_amount,
+        config.step_size,
     )
     _assert_same(result.trades, result.metrics.final_equity, ref, cash, frame.index)
     assert result.equity.iloc[-1] == pytest.approx(cash, rel=REL)
@@ -201,8 +228,17 @@ def test_engine_matches_reference_on_random_signals(seed: int) -> None:
     signals = SignalFrame(entries=entries, exits=exits, confidence=confidence, stop_loss_pct=stop)
     sim = simulate(opens, lows, closes, signals, config)
     ref, cash = reference_backtest(
-        opens.tolist(), lows.tolist(), closes.tolist(),
-        signals.accepted_entries(0.5).tolist(), exits.tolist(), stop, 0.001, 2, 10_000.0, quote, step,
+        opens.tolist(),
+        lows.tolist(),
+        closes.tolist(),
+        signals.accepted_entries(0.5).tolist(),
+        exits.tolist(),
+        stop,
+        0.001,
+        2,
+        10_000.0,
+        quote,
+        step,
     )
     assert sim.trades.entry_bar.tolist() == [t.entry_bar for t in ref]
     assert sim.trades.exit_bar.tolist() == [t.exit_bar for t in ref]

@@ -97,7 +97,9 @@ def test_signals_respect_warmup_and_never_both(btc_5m: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("name", ["sma", "rsi"])
-def test_latest_signal_on_a_tail_equals_the_backtest_signal(btc_5m: pd.DataFrame, name: str) -> None:
+def test_latest_signal_on_a_tail_equals_the_backtest_signal(
+    btc_5m: pd.DataFrame, name: str
+) -> None:
     """The live check sees only `history_bars` bars; it must say what the backtest says."""
     strategy = get_strategy(name)
     full = strategy.signals(btc_5m)

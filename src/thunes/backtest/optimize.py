@@ -1,0 +1,303 @@
+"""Parameter optimisation with guardrails: grid or Optuna TPE, judged by walk-forward.
+
+Nothing is published unless the walk-forward out-of-sample result passes every guardrail.
+TPE maximises the mean train-window Sharpe only (it never sees a test score); the candidates it
+tried then go through the same per-fold walk-forward selection as the grid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from thunes.backtest.engine import BacktestConfig
+from thunes.backtest.runner import interval_seconds
+from thunes.backtest.summary import summarise
+from thunes.backtest.sweep import grid_combinations, valid_strategies
+from thunes.backtest.walkforward import (
+    CandidateEval,
+    FoldPick,
+    OptimizeError,
+    OutOfSample,
+    SymbolData,
+    candidate_oos,
+    evaluate_candidate,
+    params_key,
+    rolling_folds,
+    walk_forward,
+)
+from thunes.strategy.base import Bars, ParamValue, Strategy, StrategyError
+from thunes.strategy.registry import STRATEGIES, get_strategy
+
+Progress = Callable[[int, int], None]
+MIN_WINDOW_BARS = 100  # no train or test window shorter than this
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    """What a result must show out of sample, and caps on how much work may be asked for."""
+
+    min_trades: int = 10
+    min_oos_sharpe: float = 0.5
+    max_drawdown: float = 0.25
+    max_bars: int = 1_100_000
+    max_symbols: int = 10
+    max_combinations: int = 2_000
+
+    def failures(self, oos: OutOfSample) -> list[str]:
+        problems = []
+        if oos.trades < self.min_trades:
+            problems.append(
+                f"{oos.trades} out-of-sample trades, fewer than the minimum {self.min_trades}"
+            )
+        if oos.sharpe < self.min_oos_sharpe:
+            problems.append(
+                f"out-of-sample Sharpe {oos.sharpe:.2f} is below the minimum "
+                f"{self.min_oos_sharpe:.2f}"
+            )
+        if oos.max_drawdown > self.max_drawdown:
+            problems.append(
+                f"out-of-sample max drawdown {oos.max_drawdown:.1%} exceeds the limit "
+                f"{self.max_drawdown:.1%}"
+            )
+        return problems
+
+
+@dataclass(frozen=True)
+class OptimizeSpec:
+    strategy: str
+    method: Literal["grid", "tpe"] = "grid"
+    grid: Mapping[str, Sequence[ParamValue]] | None = None
+    fixed: Mapping[str, ParamValue] = field(default_factory=dict)
+    trials: int = 100
+    folds: int = 4
+    train_ratio: float = 3.0
+    seed: int = 0
+    top_n: int = 10
+    config: BacktestConfig = field(default_factory=BacktestConfig)
+    guardrails: Guardrails = field(default_factory=Guardrails)
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    rank: int
+    params: dict[str, ParamValue]
+    in_sample_sharpe: float
+    oos: OutOfSample
+    folds_picked: int
+    is_candidate: bool
+
+
+@dataclass(frozen=True)
+class OptimizeReport:
+    spec: OptimizeSpec
+    symbols: list[str]
+    combinations: int
+    skipped: int
+    data_start: pd.Timestamp
+    data_end: pd.Timestamp
+    data_sha256: str
+    picks: list[FoldPick]
+    oos: OutOfSample
+    candidate: dict[str, ParamValue]
+    leaderboard: list[LeaderRow]
+    failures: list[str]
+    summary: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def publication(self) -> dict[str, Any]:
+        """The record the parameter file stores (without the publication time)."""
+        latest = self.picks[-1]
+        return {
+            "strategy": self.spec.strategy,
+            "params": self.candidate,
+            "symbols": self.symbols,
+            "data_window": {"start": self.data_start.isoformat(), "end": self.data_end.isoformat()},
+            "score": {
+                **self.oos.as_dict(),
+                "train_sharpe_latest_fold": latest.train_sharpe,
+                "test_sharpe_latest_fold": latest.test_sharpe,
+                "method": self.spec.method,
+                "combinations": self.combinations,
+                "folds": self.spec.folds,
+            },
+            "data_sha256": self.data_sha256,
+        }
+
+
+def data_sha256(frames: Mapping[str, pd.DataFrame]) -> str:
+    """A hash of exactly the bars used: symbols, open times and OHLCV values."""
+    digest = hashlib.sha256()
+    for symbol in sorted(frames):
+        frame = frames[symbol]
+        digest.update(symbol.encode())
+        digest.update(np.ascontiguousarray(frame.index.asi8).tobytes())
+        for column in ("open", "high", "low", "close", "volume"):
+            digest.update(np.ascontiguousarray(frame[column].to_numpy(np.float64)).tobytes())
+    return digest.hexdigest()
+
+
+def optimize(
+    spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame], progress: Progress | None = None
+) -> OptimizeReport:
+    """Search, walk forward, judge. Raises `OptimizeError` for work past the caps."""
+    data = _prepare(spec, frames)
+    if spec.method == "grid":
+        candidates, skipped = _run_grid(spec, data, progress)
+    elif spec.method == "tpe":
+        candidates, skipped = _run_tpe(spec, data, progress)
+    else:
+        raise OptimizeError(f"unknown method {spec.method!r}; use grid or tpe")
+    if not candidates:
+        raise OptimizeError(
+            f"no valid parameter combination for {spec.strategy} ({skipped} skipped)"
+        )
+    intervals = [d.interval for d in data]
+    picks, oos, latest = walk_forward(candidates, intervals)
+    report = OptimizeReport(
+        spec=spec,
+        symbols=[d.symbol for d in data],
+        combinations=len(candidates),
+        skipped=skipped,
+        data_start=min(d.bars.index[0] for d in data),
+        data_end=max(d.bars.index[-1] for d in data),
+        data_sha256=data_sha256(frames),
+        picks=picks,
+        oos=oos,
+        candidate=latest.params,
+        leaderboard=_leaderboard(candidates, picks, latest, intervals, spec.top_n),
+        failures=spec.guardrails.failures(oos),
+    )
+    return OptimizeReport(**{**report.__dict__, "summary": summarise(report)})
+
+
+def _prepare(spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame]) -> list[SymbolData]:
+    rails = spec.guardrails
+    if spec.strategy not in STRATEGIES:
+        raise OptimizeError(
+            f"unknown strategy {spec.strategy!r}; available: {', '.join(STRATEGIES)}"
+        )
+    if not frames:
+        raise OptimizeError("no data given")
+    if len(frames) > rails.max_symbols:
+        raise OptimizeError(f"{len(frames)} symbols is more than the cap of {rails.max_symbols}")
+    minimum = get_strategy(spec.strategy, **spec.fixed).warmup_bars if spec.fixed else 0
+    data = []
+    for symbol, frame in frames.items():
+        if len(frame) > rails.max_bars:
+            raise OptimizeError(
+                f"{symbol}: {len(frame)} bars is more than the cap of {rails.max_bars}; "
+                "narrow the data window (--from/--to)"
+            )
+        bars = Bars.from_frame(frame)
+        folds = rolling_folds(
+            len(frame), spec.folds, spec.train_ratio, max(minimum, MIN_WINDOW_BARS)
+        )
+        data.append(SymbolData(symbol, bars, interval_seconds(bars.index), folds))
+    return data
+
+
+def _grid(spec: OptimizeSpec) -> dict[str, Sequence[ParamValue]]:
+    if spec.grid is not None:
+        return dict(spec.grid)
+    space = STRATEGIES[spec.strategy].param_space
+    return {k: r.grid() for k, r in space.items() if k not in spec.fixed}
+
+
+def _run_grid(
+    spec: OptimizeSpec, data: Sequence[SymbolData], progress: Progress | None
+) -> tuple[list[CandidateEval], int]:
+    combos = grid_combinations(_grid(spec))
+    if len(combos) > spec.guardrails.max_combinations:
+        raise OptimizeError(
+            f"the grid has {len(combos)} combinations, more than the cap of "
+            f"{spec.guardrails.max_combinations}; coarsen the steps or use --method tpe"
+        )
+    try:
+        strategies, skipped = valid_strategies(spec.strategy, combos, spec.fixed)
+    except StrategyError as error:
+        raise OptimizeError(str(error)) from None
+    candidates = []
+    for done, strategy in enumerate(strategies, start=1):
+        candidates.append(evaluate_candidate(strategy, data, spec.config))
+        if progress:
+            progress(done, len(strategies))
+    return candidates, len(skipped)
+
+
+def _run_tpe(
+    spec: OptimizeSpec, data: Sequence[SymbolData], progress: Progress | None
+) -> tuple[list[CandidateEval], int]:
+    import optuna
+
+    if spec.trials > spec.guardrails.max_combinations:
+        raise OptimizeError(
+            f"{spec.trials} trials is more than the cap of {spec.guardrails.max_combinations}"
+        )
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    space = STRATEGIES[spec.strategy].param_space
+    grid = _grid(spec)
+    seen: dict[tuple[tuple[str, ParamValue], ...], CandidateEval] = {}
+    skipped = 0
+
+    def objective(trial: optuna.Trial) -> float:
+        nonlocal skipped
+        params: dict[str, ParamValue] = {}
+        for key in grid:
+            r = space[key]
+            if r.is_int:
+                params[key] = trial.suggest_int(key, int(r.low), int(r.high), step=int(r.step))
+            else:
+                params[key] = trial.suggest_float(key, r.low, r.high, step=r.step)
+        try:
+            strategy: Strategy = get_strategy(spec.strategy, **{**spec.fixed, **params})
+        except StrategyError:
+            skipped += 1
+            raise optuna.TrialPruned() from None
+        known = params_key(strategy.params)
+        if known not in seen:
+            seen[known] = evaluate_candidate(strategy, data, spec.config)
+        return seen[known].in_sample_sharpe
+
+    sampler = optuna.samplers.TPESampler(seed=spec.seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    callbacks = []
+    if progress:
+        callbacks.append(lambda _study, trial: progress(trial.number + 1, spec.trials))
+    study.optimize(objective, n_trials=spec.trials, callbacks=callbacks)
+    return list(seen.values()), skipped
+
+
+def _leaderboard(
+    candidates: Sequence[CandidateEval],
+    picks: Sequence[FoldPick],
+    latest: CandidateEval,
+    intervals: Sequence[float],
+    top_n: int,
+) -> list[LeaderRow]:
+    scored = [(c, candidate_oos(c, intervals)) for c in candidates]
+    scored.sort(key=lambda item: item[1].sharpe, reverse=True)
+    picked = [params_key(p.params) for p in picks]
+    rows = []
+    for rank, (cand, oos) in enumerate(scored[:top_n], start=1):
+        key = params_key(cand.params)
+        rows.append(
+            LeaderRow(
+                rank=rank,
+                params=cand.params,
+                in_sample_sharpe=cand.in_sample_sharpe,
+                oos=oos,
+                folds_picked=picked.count(key),
+                is_candidate=cand is latest,
+            )
+        )
+    return rows

@@ -1,0 +1,326 @@
+"""`thunes backtest` and `thunes optimize`: offline runs on kline files.
+
+This module does the I/O the backtest package must not: it loads klines, writes the trades
+CSV, the equity PNG, the leaderboard files, and (through `thunes.params_store`) the parameter
+file. Bad data or parameters print one clear line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from thunes.backtest.chart import equity_figure
+from thunes.backtest.engine import BacktestConfig, BacktestError
+from thunes.backtest.optimize import Guardrails, OptimizeReport, OptimizeSpec, optimize
+from thunes.backtest.runner import BacktestResult, run_backtest
+from thunes.backtest.summary import leaderboard_csv, leaderboard_json, leaderboard_table
+from thunes.backtest.walkforward import OptimizeError
+from thunes.clock import SystemClock
+from thunes.market.klines import KlineFileError, load_klines, symbol_from_filename
+from thunes.params_store import params_path, publish
+from thunes.strategy import StrategyError, available_strategies, get_strategy
+
+EXIT_BAD_INPUT = 2
+EXIT_NOT_PUBLISHED = 1
+USER_ERRORS = (KlineFileError, StrategyError, BacktestError, OptimizeError)
+
+
+def register(subparsers: Any) -> None:
+    bt = subparsers.add_parser("backtest", help="backtest a strategy on a kline file")
+    _common(bt)
+    bt.add_argument("--symbol", help="symbol name (default: from the file name)")
+    bt.add_argument("--data", required=True, type=Path, help="kline file (csv, csv.gz or zip)")
+    bt.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="strategy parameter, e.g. --param fast=10 (repeatable)",
+    )
+    bt.add_argument("--out", type=Path, default=Path("backtests"), help="output directory")
+    bt.set_defaults(handler=run_backtest_command)
+
+    opt = subparsers.add_parser("optimize", help="search parameters with walk-forward guardrails")
+    _common(opt)
+    opt.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="[SYMBOL=]FILE",
+        help="kline file per symbol (repeatable)",
+    )
+    opt.add_argument("--method", choices=("grid", "tpe"), default="grid")
+    opt.add_argument("--trials", type=int, default=100, help="TPE trials")
+    opt.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=LOW:HIGH:STEP|A,B,C",
+        help="override a parameter's search values (repeatable)",
+    )
+    opt.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fix a parameter (repeatable)",
+    )
+    opt.add_argument("--folds", type=int, default=4)
+    opt.add_argument("--train-ratio", type=float, default=3.0, help="train length / test length")
+    opt.add_argument("--seed", type=int, default=0)
+    opt.add_argument("--top", type=int, default=10, help="leaderboard size")
+    opt.add_argument("--min-trades", type=int, default=Guardrails.min_trades)
+    opt.add_argument("--min-sharpe", type=float, default=Guardrails.min_oos_sharpe)
+    opt.add_argument("--max-drawdown", type=float, default=Guardrails.max_drawdown)
+    opt.add_argument("--max-bars", type=int, default=Guardrails.max_bars)
+    opt.add_argument("--max-symbols", type=int, default=Guardrails.max_symbols)
+    opt.add_argument("--max-combinations", type=int, default=Guardrails.max_combinations)
+    opt.add_argument(
+        "--params-file",
+        type=Path,
+        help="where to publish (default: <state_dir>/strategy_params.json)",
+    )
+    opt.add_argument("--state-dir", type=Path, default=Path("state"))
+    opt.add_argument(
+        "--leaderboard-out",
+        type=Path,
+        metavar="PREFIX",
+        help="also write PREFIX.csv and PREFIX.json",
+    )
+    opt.add_argument("--dry-run", action="store_true", help="never publish")
+    opt.set_defaults(handler=run_optimize_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strategy", default="sma", help=f"one of {', '.join(available_strategies())}"
+    )
+    parser.add_argument("--from", dest="start", help="first bar (ISO date/time, UTC)")
+    parser.add_argument("--to", dest="end", help="last bar (ISO date/time, UTC, inclusive)")
+    parser.add_argument(
+        "--fee", type=float, default=0.001, help="fee rate per side (0.001 = 0.1%%)"
+    )
+    parser.add_argument("--slippage-bps", type=float, default=0.0)
+    parser.add_argument("--cash", type=float, default=10_000.0, help="initial cash (quote)")
+    parser.add_argument("--quote-amount", type=float, help="fixed quote per entry (default all-in)")
+    parser.add_argument("--step-size", type=float, help="round quantities down to this step")
+    parser.add_argument("--min-confidence", type=float, default=0.5)
+
+
+def _console() -> Console:
+    """A console wide enough for the leaderboard even when output is piped."""
+    console = Console()
+    return console if console.is_terminal else Console(width=140)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _config(args: argparse.Namespace) -> BacktestConfig:
+    return BacktestConfig(
+        fee_rate=args.fee,
+        slippage_bps=args.slippage_bps,
+        initial_cash=args.cash,
+        quote_amount=args.quote_amount,
+        step_size=args.step_size,
+        min_confidence=args.min_confidence,
+    )
+
+
+def _key_values(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise StrategyError(f"{what} {item!r} is not KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _timestamp(text: str | None, option: str, whole_day: bool = False) -> pd.Timestamp | None:
+    """An ISO date/time in UTC; a bare date given to --to means the end of that day."""
+    if text is None:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise BacktestError(f"{option} {text!r} is not a date/time") from None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if whole_day and len(text.strip()) <= 10:
+        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return stamp
+
+
+def _load(path: Path, args: argparse.Namespace) -> pd.DataFrame:
+    frame = load_klines(path).frame
+    start, end = _timestamp(args.start, "--from"), _timestamp(args.end, "--to", whole_day=True)
+    window = frame.loc[start:end]
+    if window.empty:
+        raise BacktestError(
+            f"{path}: no bars between {args.start or 'start'} and {args.end or 'end'}"
+        )
+    return window
+
+
+def run_backtest_command(args: argparse.Namespace) -> int:
+    console = _console()
+    try:
+        strategy = get_strategy(args.strategy, **_key_values(args.param, "--param"))
+        frame = _load(args.data, args)
+        result = run_backtest(strategy, frame, _config(args))
+    except USER_ERRORS as error:
+        return _fail(str(error))
+    symbol = args.symbol or symbol_from_filename(args.data) or args.data.name.split(".")[0]
+    console.print(_metrics_table(result, f"{symbol} {strategy.describe()}", frame))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"{symbol}-{strategy.name}"
+    trades_csv, chart_png = stem.with_name(stem.name + "-trades.csv"), stem.with_suffix(".png")
+    result.trades.to_csv(trades_csv, index=False)
+    figure = equity_figure(result, frame["close"], f"{symbol} · {strategy.describe()}")
+    figure.savefig(chart_png)
+    console.print(f"trades: {trades_csv}\nequity chart: {chart_png}")
+    return 0
+
+
+def _metrics_table(result: BacktestResult, title: str, frame: pd.DataFrame) -> Table:
+    m = result.metrics
+    table = Table(title=f"{title}: {frame.index[0]} → {frame.index[-1]} ({len(frame)} bars)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("total return", f"{m.total_return:.2%}"),
+        ("buy and hold return", f"{m.buy_and_hold_return:.2%}"),
+        ("CAGR", f"{m.cagr:.2%}"),
+        ("Sharpe (annualised)", f"{m.sharpe:.2f}"),
+        ("Sortino (annualised)", f"{m.sortino:.2f}"),
+        ("max drawdown", f"{m.max_drawdown:.2%}"),
+        ("trades", str(m.trades)),
+        ("win rate", f"{m.win_rate:.1%}"),
+        ("profit factor", f"{m.profit_factor:.2f}"),
+        ("expectancy (quote/trade)", f"{m.expectancy:.4f}"),
+        ("exposure", f"{m.exposure:.1%}"),
+        ("final equity", f"{m.final_equity:.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _grid_values(items: list[str]) -> dict[str, list[float]] | None:
+    if not items:
+        return None
+    grid: dict[str, list[float]] = {}
+    for key, text in _key_values(items, "--grid").items():
+        try:
+            if ":" in text:
+                low, high, step = (float(p) for p in text.split(":"))
+                if step <= 0 or high < low:
+                    raise ValueError
+                count = round((high - low) / step) + 1
+                grid[key] = [round(low + i * step, 10) for i in range(count)]
+            else:
+                grid[key] = [float(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise OptimizeError(f"--grid {key}={text!r}: use LOW:HIGH:STEP or A,B,C") from None
+    return grid
+
+
+def _frames(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
+    frames: dict[str, pd.DataFrame] = {}
+    for item in args.data:
+        symbol, sep, file = item.partition("=")
+        path = Path(file if sep else item)
+        name = symbol if sep else symbol_from_filename(path) or path.name.split(".")[0]
+        if name in frames:
+            raise OptimizeError(f"symbol {name} given twice; use SYMBOL=FILE to name them")
+        frames[name] = _load(path, args)
+    return frames
+
+
+def _spec(args: argparse.Namespace) -> OptimizeSpec:
+    return OptimizeSpec(
+        strategy=args.strategy,
+        method=args.method,
+        grid=_grid_values(args.grid),
+        fixed={k: float(v) for k, v in _key_values(args.param, "--param").items()},
+        trials=args.trials,
+        folds=args.folds,
+        train_ratio=args.train_ratio,
+        seed=args.seed,
+        top_n=args.top,
+        config=_config(args),
+        guardrails=Guardrails(
+            min_trades=args.min_trades,
+            min_oos_sharpe=args.min_sharpe,
+            max_drawdown=args.max_drawdown,
+            max_bars=args.max_bars,
+            max_symbols=args.max_symbols,
+            max_combinations=args.max_combinations,
+        ),
+    )
+
+
+def run_optimize_command(args: argparse.Namespace) -> int:
+    console = _console()
+    try:
+        get_strategy(args.strategy)
+        spec = _spec(args)
+        frames = _frames(args)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar:
+            task = bar.add_task(f"optimising {spec.strategy} ({spec.method})", total=None)
+            report = optimize(
+                spec,
+                frames,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (*USER_ERRORS, ValueError) as error:
+        return _fail(str(error))
+    return _report(console, args, report)
+
+
+def _report(console: Console, args: argparse.Namespace, report: OptimizeReport) -> int:
+    console.print(
+        leaderboard_table(
+            report.leaderboard, f"top {len(report.leaderboard)} by out-of-sample Sharpe"
+        )
+    )
+    for pick in report.picks:
+        console.print(
+            f"fold {pick.fold + 1}: picked {pick.params} (train Sharpe {pick.train_sharpe:.2f}, "
+            f"test Sharpe {pick.test_sharpe:.2f})"
+        )
+    if args.leaderboard_out is not None:
+        prefix = Path(args.leaderboard_out)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        prefix.with_suffix(".csv").write_text(leaderboard_csv(report.leaderboard), encoding="utf-8")
+        prefix.with_suffix(".json").write_text(
+            leaderboard_json(report.leaderboard), encoding="utf-8"
+        )
+        console.print(f"leaderboard: {prefix.with_suffix('.csv')}, {prefix.with_suffix('.json')}")
+    console.print(report.summary)
+    if not report.passed:
+        return EXIT_NOT_PUBLISHED
+    if args.dry_run:
+        console.print("Dry run: nothing was published.")
+        return 0
+    target = args.params_file or params_path(args.state_dir)
+    publish(target, report, SystemClock())
+    console.print(f"Published to {target}.")
+    return 0
