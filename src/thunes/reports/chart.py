@@ -1,0 +1,78 @@
+"""The daily summary's picture: cumulative realised PnL (line) over daily PnL (bars), as PNG.
+
+Drawn with matplotlib's Agg backend on a private Figure (no pyplot state), so it works headless
+and from any thread.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import DateFormatter
+from matplotlib.figure import Figure
+
+from thunes.reports.daily import DailySummary
+from thunes.reports.format import fmt_money
+
+GREEN, RED, BLUE = "#2e7d32", "#c62828", "#1565c0"
+
+
+def render_daily_chart(
+    summary: DailySummary,
+    equity_points: Sequence[tuple[datetime, Decimal]] | None = None,
+    dpi: int = 100,
+) -> bytes:
+    """PNG bytes. `equity_points` (time, equity) replaces the cumulative-PnL line if given."""
+    figure = Figure(figsize=(8, 5.5), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    top, bottom = figure.subplots(2, 1, height_ratios=(3, 2))
+    _draw_line(top, summary, equity_points)
+    _draw_bars(bottom, summary)
+    figure.suptitle(
+        f"THUNES {summary.day.isoformat()}: PnL {fmt_money(summary.realized_pnl, signed=True)},"
+        f" {len(summary.trades)} trade(s)",
+        fontsize=12,
+    )
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor="white")
+    return buffer.getvalue()
+
+
+def _draw_line(
+    ax: Any, summary: DailySummary, points: Sequence[tuple[datetime, Decimal]] | None
+) -> None:
+    if points:
+        xs = [t for t, _ in points]
+        ys = [float(v) for _, v in points]
+        ax.set_ylabel("equity")
+        ax.set_title("Equity", fontsize=10, loc="left")
+    else:
+        xs = [datetime.combine(h.day, datetime.min.time()) for h in summary.history]
+        ys = [float(h.cumulative) for h in summary.history]
+        ax.set_ylabel("USDT")
+        ax.set_title(
+            f"Cumulative realised PnL, last {len(summary.history)} days (net of fees)",
+            fontsize=10,
+            loc="left",
+        )
+    ax.plot(xs, ys, color=BLUE, linewidth=2, marker="o", markersize=3)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.grid(True, alpha=0.3)
+    ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
+
+
+def _draw_bars(ax: Any, summary: DailySummary) -> None:
+    xs = [datetime.combine(h.day, datetime.min.time()) for h in summary.history]
+    ys = [float(h.pnl) for h in summary.history]
+    colors = [GREEN if y >= 0 else RED for y in ys]
+    ax.bar(xs, ys, color=colors, width=0.8)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_ylabel("USDT")
+    ax.set_title("Daily realised PnL", fontsize=10, loc="left")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))

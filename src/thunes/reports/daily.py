@@ -1,0 +1,203 @@
+"""The daily summary: one UTC day's trading, risk and health, as a frozen value and as text.
+
+Every number comes from the store (realised PnL net of fees is `Store.realized_pnl`, the same
+query the risk manager uses), so the summary, `thunes status` and the database agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from thunes.domain import ZERO, Position
+from thunes.reports.format import fmt_money, fmt_num, fmt_pct, fmt_time
+from thunes.reports.snapshot import (
+    HealthSnapshot,
+    PositionLine,
+    ReportStore,
+    failed_job_runs,
+    position_lines,
+    total_unrealized,
+)
+
+HISTORY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class TradeLine:
+    symbol: str
+    opened_at: datetime
+    closed_at: datetime
+    quantity: Decimal
+    entry_price: Decimal
+    realized_pnl: Decimal
+    exit_reason: str
+
+
+@dataclass(frozen=True)
+class DayPnl:
+    day: date
+    pnl: Decimal
+    cumulative: Decimal  # running sum over the history window, this day included
+
+
+@dataclass(frozen=True)
+class DailySummary:
+    day: date
+    generated_at: datetime
+    realized_pnl: Decimal  # net of fees, positions closed this UTC day
+    trades: tuple[TradeLine, ...]
+    wins: int
+    losses: int
+    entries: int  # positions opened this UTC day
+    open_positions: tuple[PositionLine, ...]
+    unrealized_pnl: Decimal | None
+    kill_switch: bool
+    kill_reason: str
+    paused: bool
+    daily_loss_used: Decimal
+    daily_loss_limit: Decimal
+    health: HealthSnapshot
+    failing_jobs: tuple[str, ...]
+    history: tuple[DayPnl, ...]
+
+    @property
+    def win_rate(self) -> float | None:
+        closed = self.wins + self.losses
+        return None if closed == 0 else self.wins / closed
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def build_daily_summary(
+    store: ReportStore,
+    day: date,
+    *,
+    now: datetime,
+    daily_loss_limit: Decimal,
+    prices: Mapping[str, Decimal] | None = None,
+    health: HealthSnapshot | None = None,
+    history_days: int = HISTORY_DAYS,
+) -> DailySummary:
+    """Gather the day's figures; `prices` marks open positions (none: unrealised is n/a)."""
+    start, end = day_bounds(day)
+    closed = store.closed_positions(start, end)
+    realized = store.realized_pnl(start, end)
+    opened_today = [p for p in closed if start <= p.opened_at < end]
+    still_open = store.open_positions()
+    opened_today += [p for p in still_open if start <= p.opened_at < end]
+    lines = position_lines(still_open, prices)
+    state = store.risk_state()
+    return DailySummary(
+        day=day,
+        generated_at=now,
+        realized_pnl=realized,
+        trades=tuple(_trade_line(p) for p in closed),
+        wins=sum(1 for p in closed if p.realized_pnl > ZERO),
+        losses=sum(1 for p in closed if p.realized_pnl <= ZERO),
+        entries=len(opened_today),
+        open_positions=lines,
+        unrealized_pnl=total_unrealized(lines),
+        kill_switch=state.kill_switch,
+        kill_reason=state.kill_reason,
+        paused=state.paused,
+        daily_loss_used=-realized if realized < ZERO else ZERO,
+        daily_loss_limit=daily_loss_limit,
+        health=health or HealthSnapshot(),
+        failing_jobs=failed_job_runs(store, since=start),
+        history=pnl_history(store, day, history_days),
+    )
+
+
+def _trade_line(p: Position) -> TradeLine:
+    assert p.closed_at is not None
+    reason = p.exit_reason.value if p.exit_reason is not None else ""
+    return TradeLine(
+        p.symbol, p.opened_at, p.closed_at, p.quantity, p.avg_entry_price, p.realized_pnl, reason
+    )
+
+
+def pnl_history(store: ReportStore, last_day: date, days: int) -> tuple[DayPnl, ...]:
+    """Realised PnL per UTC day for the `days` days ending with `last_day`."""
+    first = last_day - timedelta(days=days - 1)
+    start, _ = day_bounds(first)
+    _, end = day_bounds(last_day)
+    per_day: dict[date, Decimal] = {}
+    for p in store.closed_positions(start, end):
+        assert p.closed_at is not None
+        d = p.closed_at.astimezone(UTC).date()
+        per_day[d] = per_day.get(d, ZERO) + p.realized_pnl
+    history, running = [], ZERO
+    for offset in range(days):
+        d = first + timedelta(days=offset)
+        running += per_day.get(d, ZERO)
+        history.append(DayPnl(d, per_day.get(d, ZERO), running))
+    return tuple(history)
+
+
+def render_daily_text(summary: DailySummary) -> str:
+    """The summary as aligned plain text (CLI output, Telegram `<pre>` block)."""
+    s = summary
+    out = [f"THUNES daily summary {s.day.isoformat()} (UTC)", ""]
+    out += [
+        f"PnL (net of fees)  {fmt_money(s.realized_pnl, signed=True)}",
+        f"Trades closed      {len(s.trades)}  (wins {s.wins}, losses {s.losses},"
+        f" win rate {fmt_pct(s.win_rate)})",
+        f"Entries            {s.entries}",
+    ]
+    for t in s.trades:
+        out.append(
+            f"  {t.symbol:<10} {fmt_num(t.quantity):>12} @ {fmt_num(t.entry_price):<12}"
+            f" {fmt_money(t.realized_pnl, signed=True):>14}  {t.exit_reason}"
+        )
+    out += ["", f"Open positions     {len(s.open_positions)}"]
+    out += [f"  {line}" for line in render_position_rows(s.open_positions)]
+    if s.open_positions:
+        out.append(f"  unrealised total  {fmt_money(s.unrealized_pnl, signed=True)}")
+    out += ["", "Risk"]
+    out.append(f"  kill-switch      {'ON (' + s.kill_reason + ')' if s.kill_switch else 'off'}")
+    out.append(f"  entries paused   {'yes' if s.paused else 'no'}")
+    used_pct = s.daily_loss_used / s.daily_loss_limit if s.daily_loss_limit else None
+    out.append(
+        f"  daily loss used  {fmt_money(s.daily_loss_used)} of {fmt_money(s.daily_loss_limit)}"
+        f" ({fmt_pct(used_pct)})"
+    )
+    out += ["", "System", *render_health_rows(s.health, s.failing_jobs)]
+    out += ["", f"generated {fmt_time(s.generated_at)}"]
+    return "\n".join(out)
+
+
+def render_position_rows(lines: tuple[PositionLine, ...]) -> list[str]:
+    rows = []
+    for p in lines:
+        mark = fmt_num(p.mark_price) if p.mark_price is not None else "no price"
+        rows.append(
+            f"{p.symbol:<10} qty {fmt_num(p.quantity)} @ {fmt_num(p.avg_entry_price)}"
+            f"  mark {mark}  uPnL {fmt_money(p.unrealized_pnl, signed=True)}"
+        )
+    return rows
+
+
+def render_health_rows(health: HealthSnapshot, failing_jobs: tuple[str, ...]) -> list[str]:
+    def yes_no(value: bool | None, yes: str, no: str) -> str:
+        return "n/a" if value is None else (yes if value else no)
+
+    jobs = tuple(dict.fromkeys(failing_jobs + health.failing_jobs))
+    rows = [
+        f"  overall          {yes_no(health.healthy, 'healthy', 'UNHEALTHY')}"
+        + (f" ({', '.join(health.unhealthy)})" if health.unhealthy else ""),
+        f"  price stream     {yes_no(health.stream_connected, 'connected', 'DISCONNECTED')}",
+        f"  reconnects (1h)  {fmt_num(health.reconnects_last_hour)}",
+        f"  open breakers    {', '.join(health.open_breakers) or 'none'}",
+        f"  failing jobs     {len(jobs) or 'none'}",
+    ]
+    rows += [f"    {job}" for job in jobs]
+    if health.alerts:
+        alerts = ", ".join(f"{k} {v}" for k, v in sorted(health.alerts.items()))
+        rows.append(f"  alerts           {alerts}")
+    return rows
