@@ -44,6 +44,7 @@ DROP_REASONS = (MALFORMED, UNKNOWN_STREAM, OUT_OF_ORDER)
 _BOOK = 0
 _KLINE = 1
 SHUTDOWN_STREAM = "!serverShutdown"
+_decode = json.JSONDecoder().decode  # json.loads minus its per-call argument checks
 # What a broken payload raises while we pick it apart; Decimal's errors are ArithmeticErrors.
 _BAD_PAYLOAD = (KeyError, TypeError, ValueError, ArithmeticError, AttributeError)
 
@@ -142,10 +143,10 @@ class PriceCache:
         """Apply one combined-stream message; True if the server asked us to reconnect."""
         self.messages += 1
         try:
-            message = json.loads(raw)
+            message = _decode(raw if isinstance(raw, str) else raw.decode())
             name = message["stream"]
             data = message["data"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             self.dropped[MALFORMED] += 1
             return False
         route = self._routes.get(name)
@@ -172,8 +173,10 @@ class PriceCache:
         if update_id < state.last_update_id:
             self.dropped[OUT_OF_ORDER] += 1
             return
-        bid = _price(data["b"])
-        ask = _price(data["a"])
+        bid = Decimal(data["b"])
+        ask = Decimal(data["a"])
+        if not (bid.is_finite() and ask.is_finite() and bid > 0 and ask > 0):
+            raise ValueError("not a price")
         now = self._now()
         state.last_update_id = update_id
         state.bid = bid
