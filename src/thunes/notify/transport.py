@@ -50,15 +50,18 @@ def build_bot(token: str, base_url: str, timeout: float = 10.0) -> Any:
     """
     httpx_log = logging.getLogger("httpx")
     httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
-    request = HTTPXRequest(
-        connection_pool_size=4,
-        read_timeout=timeout,
-        write_timeout=timeout,
-        connect_timeout=timeout,
-        pool_timeout=timeout,
-        media_write_timeout=max(timeout, 20.0),
-    )
-    return Bot(token=token, base_url=base_url, request=request, get_updates_request=request)
+
+    def request(pool: int) -> HTTPXRequest:
+        return HTTPXRequest(
+            connection_pool_size=pool,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            connect_timeout=timeout,
+            pool_timeout=timeout,
+            media_write_timeout=max(timeout, 20.0),
+        )
+
+    return Bot(token=token, base_url=base_url, request=request(4), get_updates_request=request(1))
 
 
 class Outcome(StrEnum):

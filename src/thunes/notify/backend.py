@@ -1,0 +1,154 @@
+"""`StoreCommandBackend`: the Telegram commands answered from the store and the risk manager.
+
+It reads through the same report layer as `thunes status`, so every surface tells the same
+story. Live parts (stream prices, `/health` JSON, balances) come in as callables, so the
+backend works in the daemon and, with fewer facts, anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from typing import Protocol
+
+from thunes import __version__
+from thunes.clock import Clock
+from thunes.reports.chart import render_daily_chart
+from thunes.reports.daily import build_daily_summary, render_daily_text, render_health_rows
+from thunes.reports.format import fmt_num
+from thunes.reports.snapshot import HealthSnapshot, ReportStore, failed_job_runs
+from thunes.reports.status import (
+    StatusView,
+    build_status,
+    render_pnl_text,
+    render_positions_text,
+    render_status_text,
+)
+
+
+class RiskControls(Protocol):
+    """The switches of `thunes.trading.risk.RiskManager`; each returns True if it changed."""
+
+    def kill(self, reason: str) -> bool: ...
+    def resume(self) -> bool: ...
+    def pause(self) -> bool: ...
+    def unpause(self) -> bool: ...
+
+
+class BalanceLike(Protocol):
+    @property
+    def free(self) -> Decimal: ...
+    @property
+    def locked(self) -> Decimal: ...
+
+
+PriceSnapshot = Callable[[], Mapping[str, Decimal]]
+HealthProbe = Callable[[], HealthSnapshot]
+BalanceFetch = Callable[[], Awaitable[Mapping[str, BalanceLike]]]
+
+
+class StoreCommandBackend:
+    """Implements `CommandBackend`."""
+
+    def __init__(
+        self,
+        store: ReportStore,
+        risk: RiskControls,
+        clock: Clock,
+        *,
+        daily_loss_limit: Decimal,
+        mode: str = "",
+        version: str = __version__,
+        prices: PriceSnapshot | None = None,
+        health: HealthProbe | None = None,
+        balances: BalanceFetch | None = None,
+    ) -> None:
+        self._store = store
+        self._risk = risk
+        self._clock = clock
+        self._limit = daily_loss_limit
+        self._mode = mode
+        self._version = version
+        self._prices = prices
+        self._health = health
+        self._balances = balances
+
+    def _price_map(self) -> Mapping[str, Decimal] | None:
+        return None if self._prices is None else self._prices()
+
+    def _health_snapshot(self) -> HealthSnapshot | None:
+        return None if self._health is None else self._health()
+
+    def _status(self) -> StatusView:
+        return build_status(
+            self._store,
+            self._clock.now(),
+            daily_loss_limit=self._limit,
+            prices=self._price_map(),
+            health=self._health_snapshot(),
+            mode=self._mode,
+            version=self._version,
+        )
+
+    async def status_text(self) -> str:
+        return render_status_text(self._status())
+
+    async def positions_text(self) -> str:
+        view = self._status()
+        return render_positions_text(view.open_positions, view.unrealized_pnl)
+
+    async def pnl_text(self, days: int) -> str:
+        return render_pnl_text(self._store, self._clock.now().date(), days)
+
+    async def daily_report(self) -> tuple[str, bytes | None]:
+        now = self._clock.now()
+        summary = build_daily_summary(
+            self._store,
+            now.date(),
+            now=now,
+            daily_loss_limit=self._limit,
+            prices=self._price_map(),
+            health=self._health_snapshot(),
+        )
+        png = await asyncio.to_thread(render_daily_chart, summary)  # ~1 s of CPU: off the loop
+        return render_daily_text(summary), png
+
+    async def balance_text(self) -> str:
+        if self._balances is None:
+            return "Balances are not available here (no exchange connection)."
+        balances = await self._balances()
+        rows = [
+            f"{asset:<8} free {fmt_num(b.free):>18}  locked {fmt_num(b.locked)}"
+            for asset, b in sorted(balances.items())
+            if b.free or b.locked
+        ]
+        return "Balances\n" + ("\n".join(rows) if rows else "all zero")
+
+    async def kill(self, reason: str) -> str:
+        if self._risk.kill(reason):
+            return f"Kill-switch ON ({reason}): new entries stop at the next check."
+        return "The kill-switch was already on."
+
+    async def resume(self) -> str:
+        if self._risk.resume():
+            return "Kill-switch OFF: entries are allowed again from the next check."
+        return "The kill-switch was already off."
+
+    async def pause(self) -> str:
+        if self._risk.pause():
+            return "Entries paused (exits keep running). Send /unpause to allow them again."
+        return "Entries were already paused."
+
+    async def unpause(self) -> str:
+        if self._risk.unpause():
+            return "Entries unpaused."
+        return "Entries were not paused."
+
+    async def health_text(self) -> str:
+        snapshot = self._health_snapshot() or HealthSnapshot()
+        rows = render_health_rows(snapshot, failed_job_runs(self._store))
+        return "Health\n" + "\n".join(rows)
+
+    async def version_text(self) -> str:
+        return f"THUNES {self._version}" + (f" ({self._mode} mode)" if self._mode else "")
