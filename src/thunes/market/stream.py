@@ -19,7 +19,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -64,6 +64,7 @@ class StreamHealth:
     connects_in_window: int
     last_disconnect: str | None = None
     backfill_failures: int = 0
+    fresh: dict[str, bool] = field(default_factory=dict)
 
 
 class PriceStream:
@@ -141,6 +142,10 @@ class PriceStream:
         self._connected = False
 
     @property
+    def symbols(self) -> list[str]:
+        return list(self._cache.states)
+
+    @property
     def running(self) -> bool:
         return self._supervisor is not None and not self._supervisor.done()
 
@@ -169,6 +174,7 @@ class PriceStream:
         for symbol, state in self._cache.states.items():
             seen = state.last_message
             ages[symbol] = None if seen is None else max(0.0, now - seen)
+        fresh = {symbol: self.is_fresh(symbol) for symbol in self._cache.states}
         return StreamHealth(
             connected=self._connected,
             last_message_age=ages,
@@ -178,6 +184,7 @@ class PriceStream:
             connects_in_window=self._budget.used(now),
             last_disconnect=None if self._last_disconnect is None else self._last_disconnect.value,
             backfill_failures=self.backfill_failures,
+            fresh=fresh,
         )
 
     # ---- supervisor -------------------------------------------------------------------------
@@ -207,8 +214,7 @@ class PriceStream:
                 await self._sleep_watching_outage(self._backoff.next_delay())
 
     async def _respect_budget(self) -> None:
-        wait = self._budget.wait_needed(self._clock.time())
-        if wait > 0:
+        while (wait := self._budget.wait_needed(self._clock.time())) > 0:
             log.warning("price stream: reconnect budget used up; waiting %.1fs", wait)
             await self._sleep_watching_outage(wait)
 

@@ -146,7 +146,7 @@ class PriceCache:
             message = _decode(raw if isinstance(raw, str) else raw.decode())
             name = message["stream"]
             data = message["data"]
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             self.dropped[MALFORMED] += 1
             return False
         route = self._routes.get(name)

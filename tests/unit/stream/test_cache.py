@@ -68,6 +68,7 @@ def test_lower_update_id_is_dropped_as_out_of_order(cache: PriceCache) -> None:
         "{not json",
         b"\xff\xfe",
         "[1, 2]",
+        "[" * 100_000,
         "42",
         json.dumps({"data": {}}),
         json.dumps({"stream": "btcusdt@bookTicker"}),
