@@ -54,8 +54,10 @@ def sharpe_sortino(returns: np.ndarray, periods_per_year: float) -> tuple[float,
     if returns.size < 2:
         return 0.0, 0.0
     mean = float(returns.mean())
-    std = float(returns.std(ddof=1))
-    downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
+    centred = returns - mean
+    std = float(np.sqrt(np.einsum("i,i->", centred, centred) / (returns.size - 1)))
+    np.minimum(returns, 0.0, out=centred)
+    downside = float(np.sqrt(np.einsum("i,i->", centred, centred) / returns.size))
     scale = math.sqrt(periods_per_year)
     sharpe = mean / std * scale if std > 0 else 0.0
     sortino = mean / downside * scale if downside > 0 else 0.0

@@ -19,6 +19,8 @@ from thunes.backtest.engine import (
 from thunes.backtest.metrics import Metrics, compute_metrics
 from thunes.strategy.base import Bars, Strategy
 
+INTERVAL_SAMPLE = 2_001
+
 TRADE_COLUMNS = (
     "entry_time",
     "exit_time",
@@ -70,10 +72,10 @@ class BacktestResult:
 
 
 def interval_seconds(index: pd.DatetimeIndex) -> float:
-    """The bar interval: the median spacing of open times (gaps do not change it)."""
+    """The bar interval: the median spacing of the first open times (gaps do not change it)."""
     if len(index) < 2:
         raise BacktestError("need at least 2 bars to know the bar interval")
-    step = np.median(np.diff(index.asi8))
+    step = np.median(np.diff(index.asi8[:INTERVAL_SAMPLE]))
     return float(pd.Timedelta(step, unit=index.unit).total_seconds())
 
 

@@ -25,7 +25,7 @@ def exact_integers(values: np.ndarray, max_window: int) -> tuple[int, np.ndarray
     """
     if values.size == 0:
         return 1, np.zeros(0, dtype=np.int64)
-    peak = float(np.max(np.abs(values)))
+    peak = max(float(values.max()), -float(values.min()))
     if not np.isfinite(peak):
         return None
     for decimals in range(_MAX_DECIMALS, -1, -1):
@@ -51,9 +51,11 @@ class RollingSums:
         if exact is not None:
             self.scale = exact[0]
             # int64 wrap-around is harmless: differences of the cumsum stay exact.
-            self._cum = np.concatenate(([0], np.cumsum(exact[1])))
+            self._cum = np.zeros(values.size + 1, dtype=np.int64)
+            np.cumsum(exact[1], out=self._cum[1:])
         else:
-            self._cum = np.concatenate(([0.0], np.cumsum(values)))
+            self._cum = np.zeros(values.size + 1)
+            np.cumsum(values, out=self._cum[1:])
 
     def _sums(self, window: int, lag: int) -> np.ndarray:
         """Window sums ending at i - lag for i = window - 1 + lag .. n - 1."""

@@ -8,6 +8,7 @@ slippage against the trader; an open position is closed at the last close.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -116,6 +117,7 @@ def reference_sma_signals(
     return entries, exits
 
 
+@functools.cache
 def _frame(name: str) -> pd.DataFrame:
     return load_klines(sample_path(name)).frame
 
@@ -220,6 +222,8 @@ def test_engine_matches_reference_on_random_signals(seed: int) -> None:
     entries = rng.random(n) < 0.2
     exits = (rng.random(n) < 0.1) & ~entries
     entries[-1] = seed % 2 == 0
+    if seed >= 4:
+        exits[-40:] = False  # leave a position open: closed at the last close
     confidence = rng.choice([0.0, 0.3, 1.0, 1.3], n)
     stop = [None, 0.02][seed % 2]
     quote = [None, 25.0][(seed // 2) % 2]
@@ -244,3 +248,49 @@ def test_engine_matches_reference_on_random_signals(seed: int) -> None:
     assert sim.trades.exit_bar.tolist() == [t.exit_bar for t in ref]
     np.testing.assert_allclose(sim.trades.pnl, [t.pnl for t in ref], rtol=REL, atol=1e-9)
     assert sim.equity[-1] == pytest.approx(cash, rel=REL)
+
+
+def test_entry_too_small_for_the_step_size_is_not_a_trade() -> None:
+    """Rounding 25 quote at ~100 down to whole units gives 0: no order, still flat."""
+    n = 60
+    closes = np.linspace(100.0, 110.0, n)
+    opens, lows = closes.copy(), closes * 0.999
+    entries = np.zeros(n, dtype=bool)
+    exits = np.zeros(n, dtype=bool)
+    entries[[5, 20]] = True
+    exits[[10, 30]] = True
+    signals = SignalFrame(entries=entries, exits=exits, confidence=np.ones(n))
+    tiny = BacktestConfig(quote_amount=25.0, step_size=1.0)
+    assert len(simulate(opens, lows, closes, signals, tiny).trades) == 0
+    enough = BacktestConfig(quote_amount=250.0, step_size=1.0)
+    sim = simulate(opens, lows, closes, signals, enough)
+    assert sim.trades.entry_bar.tolist() == [6, 21]
+    assert sim.trades.quantity.tolist() == [2.0, 2.0]
+    ref, cash = reference_backtest(
+        opens.tolist(),
+        lows.tolist(),
+        closes.tolist(),
+        entries.tolist(),
+        exits.tolist(),
+        None,
+        0.001,
+        0.0,
+        10_000.0,
+        250.0,
+        1.0,
+    )
+    assert [t.quantity for t in ref] == [2.0, 2.0]
+    assert sim.equity[-1] == pytest.approx(cash, rel=REL)
+
+
+def test_trades_convert_to_decimal_rounded_to_the_step() -> None:
+    frame = _frame("BTCUSDT-1h-spot.csv.gz")
+    config = BacktestConfig(quote_amount=100.0, step_size=0.00001)
+    result = run_backtest(get_strategy("sma"), frame, config)
+    trades = result.trade_list()
+    assert len(trades) == result.metrics.trades > 0
+    first = trades[0].as_decimal()
+    assert isinstance(first["quantity"], Decimal) and isinstance(first["pnl"], Decimal)
+    assert first["quantity"] % Decimal("0.00001") == 0
+    assert first["quantity"] * Decimal(str(trades[0].entry_price)) <= Decimal("100")
+    assert sum(t.pnl for t in trades) == pytest.approx(result.metrics.final_equity - 10_000.0)
