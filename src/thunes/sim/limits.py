@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 
 from thunes.clock import Clock
 
@@ -22,7 +23,7 @@ WEIGHTS = {
 }
 
 
-def request_weight(endpoint: str, method: str, query: dict[str, str]) -> int:
+def request_weight(endpoint: str, method: str, query: Mapping[str, str]) -> int:
     """The documented weight of one request."""
     if endpoint == "depth":
         limit = int(query.get("limit", "100") or 100)

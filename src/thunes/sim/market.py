@@ -30,6 +30,7 @@ class Market:
             for symbol, replay in self.replays.items()
         }
         self._last_match_ms: dict[str, int] = {}
+        self._price_cache: tuple[int, dict[str, Decimal]] = (-1, {})
 
     def now_ms(self) -> int:
         return self.clock.time_ms() + self.faults.state.skew_ms
@@ -37,8 +38,15 @@ class Market:
     def price(self, symbol: str, now_ms: int | None = None) -> Decimal:
         """Replayed price on the tick grid."""
         when = self.now_ms() if now_ms is None else now_ms
-        value = self.replays[symbol].price_at(when)
-        return self.rules[symbol].round_price(Decimal(repr(value)))
+        cached_at, prices = self._price_cache
+        if cached_at != when:
+            prices = {}
+            self._price_cache = (when, prices)
+        price = prices.get(symbol)
+        if price is None:
+            value = self.replays[symbol].price_at(when)
+            price = prices[symbol] = self.rules[symbol].round_price(Decimal(repr(value)))
+        return price
 
     def book(self, symbol: str, now_ms: int | None = None) -> tuple[Decimal, Decimal]:
         """Best bid and ask: the replayed price and one tick above it."""

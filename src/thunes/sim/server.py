@@ -242,9 +242,7 @@ class Simulator:
         if faults.take_drop():
             await self.lose_response(request)
         endpoint = path.removeprefix("/api/v3/")
-        refusal, used = self._rate_gate(
-            request_weight(endpoint, request.method, dict(request.query))
-        )
+        refusal, used = self._rate_gate(request_weight(endpoint, request.method, request.query))
         status = faults.take_fail(path) if refusal is None else None
         if refusal is not None:
             response: web.StreamResponse = refusal

@@ -42,7 +42,11 @@ async def test_market_buy_then_sell_moves_balances_by_price_qty_and_fees(
     assert after_buy["BTC"] == (qty - qty * FEE, 0)
 
     read = await client.get_order(symbol="BTCUSDT", origClientOrderId="t-buy-1")
-    assert (read["orderId"], read["status"], Decimal(read["executedQty"])) == (buy["orderId"], "FILLED", qty)
+    assert (read["orderId"], read["status"], Decimal(read["executedQty"])) == (
+        buy["orderId"],
+        "FILLED",
+        qty,
+    )
 
     sell = await client.order_market_sell(symbol="BTCUSDT", quantity="0.009")
     (sell_fill,) = sell["fills"]
@@ -98,7 +102,9 @@ async def test_limit_buy_rests_locks_funds_and_fills_when_price_reaches_it(
 
 async def test_limit_cancel_releases_funds(client: AsyncClient, sim: Simulator) -> None:
     low = (sim.price("BTCUSDT") * Decimal("0.5")).quantize(Decimal("0.01"))
-    await client.order_limit_buy(symbol="BTCUSDT", quantity="0.01", price=str(low), newClientOrderId="c-1")
+    await client.order_limit_buy(
+        symbol="BTCUSDT", quantity="0.01", price=str(low), newClientOrderId="c-1"
+    )
     cancelled = await client.cancel_order(symbol="BTCUSDT", origClientOrderId="c-1")
     assert cancelled["status"] == "CANCELED" and cancelled["origClientOrderId"] == "c-1"
     assert balances(await client.get_account())["USDT"] == (Decimal(10000), 0)

@@ -16,7 +16,9 @@ from thunes.sim import Simulator, SimulatorConfig
 PING = "/api/v3/ping"
 
 
-async def test_fail_next_answers_5xx_then_recovers(sim: Simulator, http: aiohttp.ClientSession) -> None:
+async def test_fail_next_answers_5xx_then_recovers(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
     sim.faults.fail_next(2, status=503)
     assert (await call(http, sim, "GET", PING))[0] == 503
     assert (await call(http, sim, "GET", PING))[0] == 503
@@ -30,7 +32,9 @@ async def test_fail_next_can_target_one_path(sim: Simulator, http: aiohttp.Clien
     assert (await call(http, sim, "GET", "/api/v3/klines", params))[0] == 502
 
 
-async def test_dropped_response_is_a_disconnect(sim: Simulator, http: aiohttp.ClientSession) -> None:
+async def test_dropped_response_is_a_disconnect(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
     # aiohttp retries an idempotent request once on a dropped connection: drop two.
     sim.faults.drop_next(2)
     with pytest.raises(aiohttp.ClientError):
@@ -49,7 +53,9 @@ async def test_delay_holds_responses(sim: Simulator, http: aiohttp.ClientSession
     assert time.monotonic() - started < 0.3
 
 
-async def test_rate_limit_then_ban_when_429s_are_ignored(sim: Simulator, http: aiohttp.ClientSession) -> None:
+async def test_rate_limit_then_ban_when_429s_are_ignored(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
     sim.faults.rate_limit(retry_after=30)
     status, body, headers = await call(http, sim, "GET", PING)
     assert (status, body["code"], headers["Retry-After"]) == (429, -1003, "30")
@@ -79,7 +85,10 @@ async def test_weight_budget_exhaustion_answers_429(
 async def test_order_rate_limit(sim_config: SimulatorConfig, http: aiohttp.ClientSession) -> None:
     params = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
     async with Simulator(dataclasses.replace(sim_config, order_limit_10s=2)) as small:
-        statuses = [(await call(http, small, "POST", "/api/v3/order", params, signed=True)) for _ in range(3)]
+        statuses = [
+            (await call(http, small, "POST", "/api/v3/order", params, signed=True))
+            for _ in range(3)
+        ]
     assert [s[0] for s in statuses] == [200, 200, 429]
     assert statuses[2][1]["code"] == -1015
     assert statuses[1][2]["X-MBX-ORDER-COUNT-10S"] == "2"
@@ -109,13 +118,19 @@ async def test_skewed_clock_rejects_client_timestamps(client: AsyncClient, sim: 
     assert "balances" in await client.get_account()
 
 
-async def test_admin_endpoint_drives_the_same_injector(sim: Simulator, http: aiohttp.ClientSession) -> None:
-    async with http.post(f"{sim.base_url}/sim/faults", json={"fault": "fail_next", "n": 1, "status": 500}) as r:
+async def test_admin_endpoint_drives_the_same_injector(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    async with http.post(
+        f"{sim.base_url}/sim/faults", json={"fault": "fail_next", "n": 1, "status": 500}
+    ) as r:
         assert r.status == 200
     assert (await call(http, sim, "GET", PING))[0] == 500
     async with http.post(f"{sim.base_url}/sim/faults", json={"fault": "explode"}) as r:
         assert r.status == 400
-    async with http.post(f"{sim.base_url}/sim/faults", json={"fault": "skew_clock", "ms": 5000}) as r:
+    async with http.post(
+        f"{sim.base_url}/sim/faults", json={"fault": "skew_clock", "ms": 5000}
+    ) as r:
         assert r.status == 200
     assert sim.faults.state.skew_ms == 5000
     async with http.get(f"{sim.base_url}/sim/state") as r:

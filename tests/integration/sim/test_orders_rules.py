@@ -18,18 +18,24 @@ def order(**extra: Any) -> dict[str, Any]:
     return {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001", **extra}
 
 
-async def post_order(http: aiohttp.ClientSession, sim: Simulator, **extra: Any) -> tuple[int, Any, dict]:
+async def post_order(
+    http: aiohttp.ClientSession, sim: Simulator, **extra: Any
+) -> tuple[int, Any, dict]:
     return await call(http, sim, "POST", "/api/v3/order", order(**extra), signed=True)
 
 
 async def test_bad_signature_is_rejected(sim: Simulator, http: aiohttp.ClientSession) -> None:
     query = signed_query(order(), secret="wrong-secret")
-    async with http.post(f"{sim.base_url}/api/v3/order?{query}", headers={"X-MBX-APIKEY": "sim-key"}) as r:
+    async with http.post(
+        f"{sim.base_url}/api/v3/order?{query}", headers={"X-MBX-APIKEY": "sim-key"}
+    ) as r:
         assert (r.status, (await r.json())["code"]) == (400, -1022)
     assert sim.exchange.orders == {}
 
 
-async def test_signature_in_form_body_is_accepted(sim: Simulator, http: aiohttp.ClientSession) -> None:
+async def test_signature_in_form_body_is_accepted(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
     body = signed_query(order(newClientOrderId="form-1"))
     headers = {"X-MBX-APIKEY": "sim-key", "Content-Type": "application/x-www-form-urlencoded"}
     async with http.post(f"{sim.base_url}/api/v3/order", data=body, headers=headers) as r:
@@ -42,7 +48,9 @@ async def test_stale_or_future_timestamp_is_rejected(
     sim: Simulator, http: aiohttp.ClientSession, offset_ms: int
 ) -> None:
     query = signed_query(order(), timestamp=int(time.time() * 1000) + offset_ms)
-    async with http.post(f"{sim.base_url}/api/v3/order?{query}", headers={"X-MBX-APIKEY": "sim-key"}) as r:
+    async with http.post(
+        f"{sim.base_url}/api/v3/order?{query}", headers={"X-MBX-APIKEY": "sim-key"}
+    ) as r:
         assert (r.status, (await r.json())["code"]) == (400, -1021)
 
 
@@ -50,7 +58,9 @@ async def test_timestamp_on_the_simulated_clock_is_accepted(
     sim: Simulator, http: aiohttp.ClientSession, clock: ManualClock
 ) -> None:
     query = signed_query({}, timestamp=clock.time_ms())
-    async with http.get(f"{sim.base_url}/api/v3/account?{query}", headers={"X-MBX-APIKEY": "sim-key"}) as r:
+    async with http.get(
+        f"{sim.base_url}/api/v3/account?{query}", headers={"X-MBX-APIKEY": "sim-key"}
+    ) as r:
         assert r.status == 200
 
 
@@ -69,7 +79,10 @@ async def test_wrong_or_missing_api_key(sim: Simulator, http: aiohttp.ClientSess
         ({"quantity": "0.0010001"}, "LOT_SIZE"),
         ({"quantity": "150"}, "MARKET_LOT_SIZE"),
         ({"quantity": "0.0001"}, "NOTIONAL"),
-        ({"type": "LIMIT", "timeInForce": "GTC", "price": "1000.00", "quantity": "0.001"}, "NOTIONAL"),
+        (
+            {"type": "LIMIT", "timeInForce": "GTC", "price": "1000.00", "quantity": "0.001"},
+            "NOTIONAL",
+        ),
     ],
 )
 async def test_filter_failures(
@@ -82,7 +95,9 @@ async def test_filter_failures(
 async def test_insufficient_balance(sim: Simulator, http: aiohttp.ClientSession) -> None:
     status, body, _ = await post_order(http, sim, quantity="1")
     assert (status, body["code"], body["msg"]) == (
-        400, -2010, "Account has insufficient balance for requested action."
+        400,
+        -2010,
+        "Account has insufficient balance for requested action.",
     )
     status, body, _ = await post_order(http, sim, side="SELL")
     assert body["code"] == -2010
@@ -91,15 +106,29 @@ async def test_insufficient_balance(sim: Simulator, http: aiohttp.ClientSession)
 async def test_duplicate_client_order_id_among_open_orders(
     sim: Simulator, http: aiohttp.ClientSession
 ) -> None:
-    resting = {"type": "LIMIT", "timeInForce": "GTC", "price": "10000.00", "newClientOrderId": "dup"}
+    resting = {
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "price": "10000.00",
+        "newClientOrderId": "dup",
+    }
     assert (await post_order(http, sim, **resting))[0] == 200
     status, body, _ = await post_order(http, sim, **resting)
     assert (status, body) == (400, {"code": -2010, "msg": "Duplicate order sent."})
-    await call(http, sim, "DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "dup"}, signed=True)
+    await call(
+        http,
+        sim,
+        "DELETE",
+        "/api/v3/order",
+        {"symbol": "BTCUSDT", "origClientOrderId": "dup"},
+        signed=True,
+    )
     assert (await post_order(http, sim, **resting))[0] == 200
 
 
-async def test_unknown_order_and_cancel_rejection(sim: Simulator, http: aiohttp.ClientSession) -> None:
+async def test_unknown_order_and_cancel_rejection(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
     query = {"symbol": "BTCUSDT", "origClientOrderId": "never-sent"}
     status, body, _ = await call(http, sim, "GET", "/api/v3/order", query, signed=True)
     assert (status, body) == (400, {"code": -2013, "msg": "Order does not exist."})
@@ -135,14 +164,21 @@ async def test_stop_loss_limit_waits_for_its_stop_then_fills(
     stop = stop.quantize(Decimal("0.01"))
     assert stop < now
     sell = {
-        "side": "SELL", "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC", "quantity": "0.005",
-        "stopPrice": str(stop), "price": str(stop), "newClientOrderId": "stop-1",
+        "side": "SELL",
+        "type": "STOP_LOSS_LIMIT",
+        "timeInForce": "GTC",
+        "quantity": "0.005",
+        "stopPrice": str(stop),
+        "price": str(stop),
+        "newClientOrderId": "stop-1",
         "newOrderRespType": "RESULT",
     }
     status, placed, _ = await post_order(http, sim, **sell)
     assert (status, placed["status"]) == (200, "NEW")
     query = {"symbol": "BTCUSDT", "origClientOrderId": "stop-1"}
-    assert (await call(http, sim, "GET", "/api/v3/order", query, signed=True))[1]["isWorking"] is False
+    assert (await call(http, sim, "GET", "/api/v3/order", query, signed=True))[1][
+        "isWorking"
+    ] is False
     clock.advance(48 * 300)
     done = (await call(http, sim, "GET", "/api/v3/order", query, signed=True))[1]
     assert done["status"] == "FILLED" and Decimal(done["stopPrice"]) == stop

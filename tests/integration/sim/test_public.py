@@ -96,9 +96,13 @@ async def test_hourly_bars_aggregate_the_five_minute_data(
 async def test_bad_symbol_and_interval_get_binance_errors(
     sim: Simulator, http: aiohttp.ClientSession
 ) -> None:
-    status, body, _ = await call(http, sim, "GET", "/api/v3/klines", {"symbol": "NOPE", "interval": "1h"})
+    status, body, _ = await call(
+        http, sim, "GET", "/api/v3/klines", {"symbol": "NOPE", "interval": "1h"}
+    )
     assert (status, body["code"]) == (400, -1121)
-    status, body, _ = await call(http, sim, "GET", "/api/v3/klines", {"symbol": "BTCUSDT", "interval": "1m"})
+    status, body, _ = await call(
+        http, sim, "GET", "/api/v3/klines", {"symbol": "BTCUSDT", "interval": "1m"}
+    )
     assert (status, body["code"]) == (400, -1120)
 
 
@@ -122,7 +126,9 @@ async def test_avg_price_and_depth(sim: Simulator, http: aiohttp.ClientSession) 
     _, avg, _ = await call(http, sim, "GET", "/api/v3/avgPrice", {"symbol": "ETHUSDT"})
     assert avg["mins"] == 5
     assert abs(Decimal(avg["price"]) - sim.price("ETHUSDT")) < sim.price("ETHUSDT") / 50
-    status, depth, headers = await call(http, sim, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5})
+    status, depth, headers = await call(
+        http, sim, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 5}
+    )
     assert status == 200 and len(depth["bids"]) == 5 and len(depth["asks"]) == 5
     bids = [Decimal(p) for p, _ in depth["bids"]]
     asks = [Decimal(p) for p, _ in depth["asks"]]

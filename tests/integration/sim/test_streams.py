@@ -78,7 +78,9 @@ async def test_publisher_streams_price_changes_on_its_own(
 
 async def test_subscribe_on_the_bare_endpoint(sim: Simulator) -> None:
     async with connect(f"{sim.ws_url}/ws") as ws:
-        await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["ethusdt@bookTicker"], "id": 7}))
+        await ws.send(
+            json.dumps({"method": "SUBSCRIBE", "params": ["ethusdt@bookTicker"], "id": 7})
+        )
         assert await next_json(ws) == {"result": None, "id": 7}
         await sim.publish_tick()
         assert (await next_json(ws))["s"] == "ETHUSDT"
