@@ -268,10 +268,15 @@ class Executor:
         self.crash.hit("after_fill_before_position")
         return self._settle(updated, rules, sent=sent)
 
+    def settle(self, record: OrderRecordView, rules: SymbolRules) -> ExecutionResult:
+        """Apply a final order's fills to the position if a crash left that undone."""
+        return self._settle(record, rules, sent=False)
+
     def _settle(self, record: OrderRecordView, rules: SymbolRules, sent: bool) -> ExecutionResult:
         """Apply the order's recorded fills to the position (idempotent) and report."""
         fills = self.store.fills_for(record.client_order_id)
-        change = self.positions.apply(record, fills, rules) if fills else None
+        pending = bool(fills) and self.positions.pending(record, fills)
+        change = self.positions.apply(record, fills, rules) if pending else None
         if change is not None and change.kind == "closed":
             self._closed(record, change)
         return ExecutionResult(

@@ -13,7 +13,8 @@ Accounting rules (long-only spot, one open position per symbol, one entry order 
 * Commission in a third asset (e.g. BNB) is not valued here; it is kept with the fill.
 
 Applying an order to the position is idempotent, so a restart may apply the same order again:
-an entry is recomputed from all of its order's fills; an exit records the quantity it applied.
+the executed quantity already applied is recorded per order (`position_applied:<id>`); an entry
+is recomputed from all of its order's fills, an exit applies only the quantity not yet applied.
 """
 
 from __future__ import annotations
@@ -110,11 +111,24 @@ class PositionTracker:
         self, record: OrderRecordView, fills: Sequence[Fill], rules: SymbolRules
     ) -> PositionChange:
         """Apply an order's fills to its symbol's position (idempotent)."""
-        if not fills:
-            return PositionChange("none")
+        if not fills or not self.pending(record, fills):
+            return PositionChange("none", self.store.open_position(record.symbol))
         if _side(record) is Side.BUY:
             return self._apply_entry(record, fills, rules)
         return self._apply_exit(record, fills, rules)
+
+    def pending(self, record: OrderRecordView, fills: Sequence[Fill] | None = None) -> bool:
+        """Whether some of the order's executed quantity is not in the position yet."""
+        executed = (
+            sum((f.quantity for f in fills), ZERO) if fills is not None else record.executed_qty
+        )
+        return executed != self._applied(record)
+
+    def _applied(self, record: OrderRecordView) -> Decimal:
+        return Decimal(self.store.kv_get(_applied_key(record)) or "0")
+
+    def _mark(self, record: OrderRecordView, quantity: Decimal) -> None:
+        self.store.kv_set(_applied_key(record), str(quantity))
 
     def _apply_entry(
         self, record: OrderRecordView, fills: Sequence[Fill], rules: SymbolRules
@@ -127,21 +141,22 @@ class PositionTracker:
             note = f"{record.symbol} already holds a position opened {current.opened_at}"
             return PositionChange("none", current, note=note)
         if current is not None and current.quantity == target.quantity:
+            self._mark(record, sum((f.quantity for f in fills), ZERO))
             return PositionChange("none", current)
         self.store.save_position(target)
+        self._mark(record, sum((f.quantity for f in fills), ZERO))
         return PositionChange("opened" if current is None else "updated", target)
 
     def _apply_exit(
         self, record: OrderRecordView, fills: Sequence[Fill], rules: SymbolRules
     ) -> PositionChange:
-        key = f"exit_applied:{record.client_order_id}"
         s = summarize(fills, rules)
-        applied = Decimal(self.store.kv_get(key) or "0")
+        applied = self._applied(record)
         delta = s.quantity - applied
         position = self.store.open_position(record.symbol)
         if delta <= 0 or position is None:
             if delta > 0:
-                self.store.kv_set(key, str(s.quantity))
+                self._mark(record, s.quantity)
             return PositionChange("none", position)
         share = min(Decimal(1), delta / position.quantity) if position.quantity else Decimal(1)
         proceeds = s.avg_price * delta
@@ -154,7 +169,7 @@ class PositionTracker:
             closed = self.store.close_position(
                 record.symbol, closed_at=closed_at, realized_pnl=pnl, exit_reason=reason
             )
-            self.store.kv_set(key, str(s.quantity))
+            self._mark(record, s.quantity)
             dust = max(remaining, ZERO)
             return PositionChange("closed", closed, pnl, dust, "dust written off" if dust else "")
         part_pnl = proceeds - fees - cost_basis(position) * share
@@ -162,8 +177,12 @@ class PositionTracker:
         position.entry_fees_quote -= position.entry_fees_quote * share
         position.realized_pnl += part_pnl
         self.store.save_position(position)
-        self.store.kv_set(key, str(s.quantity))
+        self._mark(record, s.quantity)
         return PositionChange("reduced", position, part_pnl)
+
+
+def _applied_key(record: OrderRecordView) -> str:
+    return f"position_applied:{record.client_order_id}"
 
 
 def _side(record: OrderRecordView) -> Side:

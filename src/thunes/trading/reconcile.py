@@ -33,6 +33,7 @@ from thunes.trading.ports import Audit, NullAudit, OrderRecordView, TradingStore
 log = logging.getLogger(__name__)
 
 LAST_RECONCILIATION_KEY = "last_reconciliation"
+SETTLE_LOOKBACK = 20  # recent orders checked for a position update left undone
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,15 @@ class Reconciler:
                 work.resolved.append(record.client_order_id)
                 continue
             await self._resolve(record, work, at_start)
+        await self._settle_final(work)
+
+    async def _settle_final(self, work: _Work) -> None:
+        """Apply fills of finished orders whose position update a crash cut short."""
+        tracker = self.executor.positions
+        for record in reversed(self.store.recent_orders(SETTLE_LOOKBACK)):
+            if record.state.is_final and record.executed_qty > 0 and tracker.pending(record):
+                self.executor.settle(record, await self.rules_for(record.symbol))
+                work.resolved.append(record.client_order_id)
 
     async def _resolve(self, record: OrderRecordView, work: _Work, at_start: bool) -> None:
         rules = await self.rules_for(record.symbol)
