@@ -177,3 +177,36 @@ async def test_long_outage_alerts_once_and_recovers(sim: Simulator, sim_clock: S
         assert [e.title for e in sink.events] == ["price stream down", "price stream recovered"]
     finally:
         await stream.stop()
+
+
+async def test_rapid_repeated_closes_stay_within_the_connection_budget(
+    sim: Simulator, sim_clock: SimClock, rest_klines: RestKlines
+) -> None:
+    limit = 5
+    stream = PriceStream(
+        sim.ws_url, SYMBOLS, "5m", sim_clock,
+        watchdog_seconds=WATCHDOG_REAL * SPEED, backoff_base=0.01 * SPEED,
+        backoff_cap=0.02 * SPEED, staleness_seconds=STALE_REAL * SPEED,
+        reconnect_budget=(limit, 1.0 * SPEED), backfill=rest_klines, rng=random.Random(2),
+    )
+    await stream.start()
+    seen_in_window: list[int] = []
+    try:
+        await eventually(lambda: all_fresh(stream, 0.0))
+        for _ in range(12):
+            connections = stream.health().reconnects_last_hour
+            sim.faults.close_streams()
+
+            def reconnected(before: int = connections) -> bool:
+                health = stream.health()
+                seen_in_window.append(health.connects_in_window)
+                return health.connected and health.reconnects_last_hour > before
+
+            await eventually(reconnected, timeout=4.0)
+        since = sim_clock.time()
+        await eventually(lambda: all_fresh(stream, since), timeout=3.0)
+        assert max(seen_in_window) == limit  # the budget was reached, and never passed
+        await eventually(lambda: latest_closed_caught_up(stream, sim_clock), timeout=3.0)
+        assert_no_missing_kline(stream, sim_clock)
+    finally:
+        await stream.stop()
