@@ -189,6 +189,9 @@ def round_to_step(quantity: float, step: float | None) -> float:
     return math.floor(quantity / step + _STEP_EPS) * step
 
 
+Row = tuple[int, int, float, float, float, float, float, float, int]
+
+
 def _walk_trades(
     opens: np.ndarray,
     lows: np.ndarray,
@@ -201,10 +204,9 @@ def _walk_trades(
     """Trade by trade (stop-loss or step rounding): cost is per trade, not per bar."""
     n = closes.size
     slip = config.slippage_bps / 10_000.0
-    fee = config.fee_rate
     entry_list = np.flatnonzero(entries).tolist()
     exit_list = np.flatnonzero(exits).tolist()
-    rows: list[tuple[int, int, float, float, float, float, float, float, int]] = []
+    rows: list[Row] = []
     cash = config.initial_cash
     cursor = 0
     while True:
@@ -214,39 +216,58 @@ def _walk_trades(
         signal_bar = entry_list[j]
         bar = signal_bar + 1
         entry_price = float(opens[bar]) * (1.0 + slip)
-        budget = config.quote_amount if config.quote_amount is not None else cash / (1.0 + fee)
-        quantity = round_to_step(budget / entry_price, config.step_size)
+        quantity = _entry_quantity(cash, entry_price, config)
         if quantity <= 0:
-            cursor = signal_bar + 1
+            cursor = signal_bar + 1  # nothing bought: still flat, wait for the next entry
             continue
         k = bisect.bisect_left(exit_list, bar)
         exit_signal = exit_list[k] if k < len(exit_list) else None
-        scan_end = exit_signal if exit_signal is not None else n - 1
         exit_bar, raw_exit, reason = _find_exit(
-            opens, lows, closes, bar, scan_end, exit_signal, entry_price, stops, signal_bar
+            opens, lows, closes, bar, exit_signal, entry_price, stops, signal_bar
         )
-        exit_price = raw_exit * (1.0 - slip)
-        cost = quantity * entry_price
-        proceeds = quantity * exit_price
-        pnl = proceeds - proceeds * fee - cost - cost * fee
-        cash += pnl
-        rows.append(
-            (
-                bar,
-                exit_bar,
-                entry_price,
-                exit_price,
-                quantity,
-                cost * fee,
-                proceeds * fee,
-                pnl,
-                reason,
-            )
+        row = _close_row(
+            bar, exit_bar, entry_price, raw_exit * (1.0 - slip), quantity, reason, config.fee_rate
         )
+        rows.append(row)
+        cash += row[7]
         if reason == REASON_END:
             break
         cursor = exit_bar
     return _rows_to_arrays(rows)
+
+
+def _entry_quantity(cash: float, entry_price: float, config: BacktestConfig) -> float:
+    """Fixed quote amount, or all the cash with room for the entry fee; rounded to the step."""
+    if config.quote_amount is not None:
+        budget = config.quote_amount
+    else:
+        budget = cash / (1.0 + config.fee_rate)
+    return round_to_step(budget / entry_price, config.step_size)
+
+
+def _close_row(
+    bar: int,
+    exit_bar: int,
+    entry_price: float,
+    exit_price: float,
+    quantity: float,
+    reason: int,
+    fee: float,
+) -> Row:
+    cost = quantity * entry_price
+    proceeds = quantity * exit_price
+    pnl = proceeds - proceeds * fee - cost - cost * fee
+    return (
+        bar,
+        exit_bar,
+        entry_price,
+        exit_price,
+        quantity,
+        cost * fee,
+        proceeds * fee,
+        pnl,
+        reason,
+    )
 
 
 def _find_exit(
@@ -254,13 +275,17 @@ def _find_exit(
     lows: np.ndarray,
     closes: np.ndarray,
     bar: int,
-    scan_end: int,
     exit_signal: int | None,
     entry_price: float,
     stops: np.ndarray | None,
     signal_bar: int,
 ) -> tuple[int, float, int]:
-    """(exit bar, raw exit price, reason) for a position filled at `bar`."""
+    """(exit bar, raw exit price, reason) for a position filled at `bar`.
+
+    The stop is looked for from the entry bar up to the exit-signal bar: a stop on the signal
+    bar itself happens intrabar, before the close that raises the signal.
+    """
+    scan_end = exit_signal if exit_signal is not None else closes.size - 1
     stop_pct = float(stops[signal_bar]) if stops is not None else 0.0
     if stop_pct > 0:
         stop_price = entry_price * (1.0 - stop_pct)
@@ -274,9 +299,7 @@ def _find_exit(
     return n - 1, float(closes[n - 1]), REASON_END
 
 
-def _rows_to_arrays(
-    rows: list[tuple[int, int, float, float, float, float, float, float, int]],
-) -> TradeArrays:
+def _rows_to_arrays(rows: list[Row]) -> TradeArrays:
     if not rows:
         empty_f = np.zeros(0)
         empty_i = np.zeros(0, dtype=np.int64)

@@ -23,6 +23,7 @@ from thunes.backtest.optimize import Guardrails, OptimizeReport, OptimizeSpec, o
 from thunes.backtest.runner import BacktestResult, run_backtest
 from thunes.backtest.summary import leaderboard_csv, leaderboard_json, leaderboard_table
 from thunes.backtest.walkforward import OptimizeError
+from thunes.cli.common import add_env_file_option, settings_from_args
 from thunes.clock import SystemClock
 from thunes.market.klines import KlineFileError, load_klines, symbol_from_filename
 from thunes.params_store import params_path, publish
@@ -34,6 +35,11 @@ USER_ERRORS = (KlineFileError, StrategyError, BacktestError, OptimizeError)
 
 
 def register(subparsers: Any) -> None:
+    _register_backtest(subparsers)
+    _register_optimize(subparsers)
+
+
+def _register_backtest(subparsers: Any) -> None:
     bt = subparsers.add_parser("backtest", help="backtest a strategy on a kline file")
     _common(bt)
     bt.add_argument("--symbol", help="symbol name (default: from the file name)")
@@ -48,6 +54,8 @@ def register(subparsers: Any) -> None:
     bt.add_argument("--out", type=Path, default=Path("backtests"), help="output directory")
     bt.set_defaults(handler=run_backtest_command)
 
+
+def _register_optimize(subparsers: Any) -> None:
     opt = subparsers.add_parser("optimize", help="search parameters with walk-forward guardrails")
     _common(opt)
     opt.add_argument(
@@ -77,18 +85,14 @@ def register(subparsers: Any) -> None:
     opt.add_argument("--train-ratio", type=float, default=3.0, help="train length / test length")
     opt.add_argument("--seed", type=int, default=0)
     opt.add_argument("--top", type=int, default=10, help="leaderboard size")
-    opt.add_argument("--min-trades", type=int, default=Guardrails.min_trades)
-    opt.add_argument("--min-sharpe", type=float, default=Guardrails.min_oos_sharpe)
-    opt.add_argument("--max-drawdown", type=float, default=Guardrails.max_drawdown)
-    opt.add_argument("--max-bars", type=int, default=Guardrails.max_bars)
-    opt.add_argument("--max-symbols", type=int, default=Guardrails.max_symbols)
-    opt.add_argument("--max-combinations", type=int, default=Guardrails.max_combinations)
+    _guardrail_options(opt)
     opt.add_argument(
         "--params-file",
         type=Path,
         help="where to publish (default: <state_dir>/strategy_params.json)",
     )
-    opt.add_argument("--state-dir", type=Path, default=Path("state"))
+    opt.add_argument("--state-dir", type=Path, help="default: the THUNES_STATE_DIR setting")
+    add_env_file_option(opt)
     opt.add_argument(
         "--leaderboard-out",
         type=Path,
@@ -97,6 +101,16 @@ def register(subparsers: Any) -> None:
     )
     opt.add_argument("--dry-run", action="store_true", help="never publish")
     opt.set_defaults(handler=run_optimize_command)
+
+
+def _guardrail_options(opt: argparse.ArgumentParser) -> None:
+    rails = opt.add_argument_group("guardrails and caps")
+    rails.add_argument("--min-trades", type=int, default=Guardrails.min_trades)
+    rails.add_argument("--min-sharpe", type=float, default=Guardrails.min_oos_sharpe)
+    rails.add_argument("--max-drawdown", type=float, default=Guardrails.max_drawdown)
+    rails.add_argument("--max-bars", type=int, default=Guardrails.max_bars)
+    rails.add_argument("--max-symbols", type=int, default=Guardrails.max_symbols)
+    rails.add_argument("--max-combinations", type=int, default=Guardrails.max_combinations)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -320,7 +334,7 @@ def _report(console: Console, args: argparse.Namespace, report: OptimizeReport) 
     if args.dry_run:
         console.print("Dry run: nothing was published.")
         return 0
-    target = args.params_file or params_path(args.state_dir)
+    target = args.params_file or params_path(args.state_dir or settings_from_args(args).state_dir)
     publish(target, report, SystemClock())
     console.print(f"Published to {target}.")
     return 0

@@ -179,3 +179,31 @@ def test_optimize_over_the_combination_cap_is_a_clear_error(
     assert code == 2
     assert "the grid has 100 combinations, more than the cap of 10" in capsys.readouterr().err
     assert not (tmp_path / "p.json").exists()
+
+
+def test_optimize_publishes_into_the_configured_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("THUNES_STATE_DIR", str(tmp_path / "state"))
+    code = main(
+        [
+            "optimize",
+            "--data",
+            BTC_5M,
+            "--grid",
+            "fast=10,20",
+            "--grid",
+            "slow=100,200",
+            "--min-sharpe",
+            "-100",
+            "--max-drawdown",
+            "1",
+            "--min-trades",
+            "1",
+            "--env-file",
+            str(tmp_path / "absent.env"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().out
+    saved = json.loads((tmp_path / "state" / "strategy_params.json").read_text())
+    assert saved["symbols"] == ["BTCUSDT"] and saved["params"]["slow"] in (100, 200)
