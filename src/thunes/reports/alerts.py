@@ -3,15 +3,16 @@
 Producers put these keys in `Event.data` (missing keys are shown as `n/a`, unknown keys are
 listed at the end so nothing is silently lost):
 
-- fill: symbol, side (BUY/SELL), price, quantity, fee, fee_asset, quote (notional),
-  action ("entry"/"exit"; BUY means entry for long spot), pnl and exit_reason on exits
-- order_rejected: symbol, side, reason (code), message, client_order_id
+- fill: symbol, side (BUY/SELL), price, quantity, fee (or commission), fee_asset (or
+  commission_asset), quote (notional), action ("entry"/"exit"; BUY means entry for long
+  spot), pnl and exit_reason on exits (shown when present)
+- order_rejected: symbol, side, reason (code), message (or detail), client_order_id
 - kill_switch: on (bool), reason
-- breaker: name, state ("open"/"closed"/"half-open"), failures
+- breaker: name, state (or new_state: "open"/"closed"/"half-open"), failures, until
 - stream: down_seconds (when down), symbols, last_disconnect
-- job_failure: job_id, error
-- lifecycle: action ("start"/"stop"), version, mode
-- reconciliation: ok (bool), findings (list of str)
+- job_failure: job_id (or job), error
+- lifecycle: action ("start"/"stop") or a title such as "THUNES started", version, mode
+- reconciliation: ok (bool; else read from the title), why, findings (list of str)
 """
 
 from __future__ import annotations
@@ -80,28 +81,30 @@ def _describe_fill(event: Event) -> Message:
     ]
     if d.get("quote") is not None:
         lines.append(("value", fmt_money(d.get("quote"), quote)))
-    fee_asset = str(d.get("fee_asset") or quote)
-    lines.append(("fees", f"{fmt_num(d.get('fee'))} {fee_asset}"))
+    fee = d.get("fee", d.get("commission"))
+    fee_asset = str(d.get("fee_asset") or d.get("commission_asset") or quote)
+    if fee is not None:
+        lines.append(("fees", f"{fmt_num(fee)} {fee_asset}"))
     severity = Severity.INFO
-    if action == "exit":
-        pnl = to_decimal(d.get("pnl"))
+    pnl = to_decimal(d.get("pnl"))
+    if action == "exit" and pnl is not None:
         lines.append(("PnL", fmt_money(pnl, quote, signed=True) + " (net of fees)"))
-        if d.get("exit_reason"):
-            lines.append(("reason", str(d["exit_reason"])))
-        severity = Severity.GOOD if pnl is not None and pnl > 0 else Severity.WARN
+        severity = Severity.GOOD if pnl > 0 else Severity.WARN
+    if action == "exit" and d.get("exit_reason"):
+        lines.append(("reason", str(d["exit_reason"])))
     title = f"{'Entry' if action == 'entry' else 'Exit'} filled: {side} {symbol}"
     return Message(title, tuple(lines), severity)
 
 
 def _describe_rejected(event: Event) -> Message:
     d = event.data
-    lines = [
-        ("reason", str(d.get("reason", "n/a"))),
-        ("message", str(d.get("message", event.title))),
-    ]
+    lines = [("message", str(d.get("message") or d.get("detail") or event.title))]
+    if d.get("reason"):
+        lines.insert(0, ("reason", str(d["reason"])))
     if d.get("client_order_id"):
         lines.append(("order", str(d["client_order_id"])))
-    title = f"Order rejected: {d.get('side', '?')} {d.get('symbol', '?')}"
+    side = f"{d['side']} " if d.get("side") else ""
+    title = f"Order rejected: {side}{d.get('symbol', '?')}"
     return Message(title, tuple(lines), Severity.ALERT)
 
 
@@ -115,11 +118,12 @@ def _describe_kill(event: Event) -> Message:
 
 def _describe_breaker(event: Event) -> Message:
     name = str(event.data.get("name", "?"))
-    state = str(event.data.get("state", "?")).lower()
+    state = str(event.data.get("state") or event.data.get("new_state") or "?").lower()
     lines = [("breaker", name), ("state", state)]
-    if event.data.get("failures") is not None:
-        lines.append(("failures", str(event.data["failures"])))
-    severity = Severity.GOOD if state == "closed" else Severity.ALERT
+    for key in ("failures", "until"):
+        if event.data.get(key) is not None:
+            lines.append((key, str(event.data[key])))
+    severity = {"closed": Severity.GOOD, "half-open": Severity.WARN}.get(state, Severity.ALERT)
     return Message(f"Breaker {name} {state}", tuple(lines), severity)
 
 
@@ -138,7 +142,7 @@ def _describe_stream(event: Event) -> Message:
 
 
 def _describe_job(event: Event) -> Message:
-    job = str(event.data.get("job_id", "?"))
+    job = str(event.data.get("job_id") or event.data.get("job") or "?")
     lines = (("job", job), ("error", str(event.data.get("error", event.title))))
     return Message(f"Job failed: {job}", lines, Severity.ALERT)
 
@@ -146,17 +150,27 @@ def _describe_job(event: Event) -> Message:
 def _describe_lifecycle(event: Event) -> Message:
     d = event.data
     action = str(d.get("action", "")).lower()
-    lines = (("version", str(d.get("version", "n/a"))), ("mode", str(d.get("mode", "n/a"))))
-    verb = {"start": "started", "stop": "stopped"}.get(action, action or event.title)
-    severity = Severity.INFO if action == "start" else Severity.WARN
-    return Message(f"THUNES {verb}", lines, severity)
+    lines = tuple((key, str(d[key])) for key in ("version", "mode") if d.get(key))
+    if action in ("start", "stop"):
+        title = f"THUNES {'started' if action == 'start' else 'stopped'}"
+    else:
+        title = event.title or "THUNES"
+    stopping = action == "stop" or "stop" in title.lower() or "pause" in title.lower()
+    return Message(title, lines, Severity.WARN if stopping else Severity.INFO)
 
 
 def _describe_reconciliation(event: Event) -> Message:
     findings = event.data.get("findings") or []
-    ok = bool(event.data.get("ok", not findings))
+    if "ok" in event.data:
+        ok = bool(event.data["ok"])
+    else:
+        ok = "fail" not in event.title.lower() and not findings
     lines = tuple(("", f"• {f}") for f in findings) or (("", "no findings"),)
+    if event.data.get("why"):
+        lines = (("why", str(event.data["why"])), *lines)
     title = "Reconciliation ok" if ok else f"Reconciliation: {len(findings)} finding(s)"
+    if "fail" in event.title.lower():
+        title = f"Reconciliation failed: {len(findings)} finding(s)"
     return Message(title, lines, Severity.INFO if ok else Severity.ALERT)
 
 
@@ -178,30 +192,18 @@ _DESCRIBERS: dict[EventKind, Callable[[Event], Message]] = {
 
 _KNOWN_KEYS.update(
     {
-        EventKind.FILL: frozenset(
-            {
-                "symbol",
-                "side",
-                "price",
-                "quantity",
-                "fee",
-                "fee_asset",
-                "quote",
-                "action",
-                "pnl",
-                "exit_reason",
-                "client_order_id",
-            }
-        ),
-        EventKind.ORDER_REJECTED: frozenset(
-            {"symbol", "side", "reason", "message", "client_order_id"}
-        ),
-        EventKind.KILL_SWITCH: frozenset({"on", "reason"}),
-        EventKind.BREAKER: frozenset({"name", "state", "failures"}),
-        EventKind.STREAM: frozenset({"down_seconds", "symbols", "last_disconnect"}),
-        EventKind.JOB_FAILURE: frozenset({"job_id", "error"}),
-        EventKind.LIFECYCLE: frozenset({"action", "version", "mode"}),
-        EventKind.RECONCILIATION: frozenset({"ok", "findings"}),
+        kind: frozenset(keys.split())
+        for kind, keys in {
+            EventKind.FILL: "symbol side price quantity fee fee_asset quote action pnl"
+            " exit_reason client_order_id commission commission_asset trade_id",
+            EventKind.ORDER_REJECTED: "symbol side reason message detail client_order_id",
+            EventKind.KILL_SWITCH: "on reason",
+            EventKind.BREAKER: "name state failures old_state new_state until",
+            EventKind.STREAM: "down_seconds symbols last_disconnect",
+            EventKind.JOB_FAILURE: "job_id job error",
+            EventKind.LIFECYCLE: "action version mode symbols",
+            EventKind.RECONCILIATION: "ok why findings",
+        }.items()
     }
 )
 

@@ -124,3 +124,68 @@ def test_tokens_are_redacted_from_error_details() -> None:
     assert "AAHsecret" not in redact("bot987654321:ABCDEFGHIJKLMNOP/x")
     result = classify(RuntimeError(f"boom {token}"), token)
     assert result.outcome is Outcome.TRANSIENT and token not in result.detail
+
+
+def test_payloads_of_the_actual_producers_render_well() -> None:
+    fill = describe_event(
+        Event(
+            EventKind.FILL,
+            "BUY BTCUSDT",
+            NOW,
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "price": "43000.10",
+                "quantity": "0.00023",
+                "client_order_id": "th-b-1",
+                "commission": "0.00000023",
+                "commission_asset": "BTC",
+            },
+        )
+    )
+    assert fill.title == "Entry filled: BUY BTCUSDT"
+    assert dict(fill.lines)["fees"] == "0.00000023 BTC"
+    assert "client_order_id" not in dict(fill.lines)
+    breaker = describe_event(
+        Event(
+            EventKind.BREAKER,
+            "circuit breaker orders closed",
+            NOW,
+            {"name": "orders", "old_state": "half-open", "new_state": "closed"},
+        )
+    )
+    assert breaker.title == "Breaker orders closed" and breaker.severity is Severity.GOOD
+    started = describe_event(
+        Event(
+            EventKind.LIFECYCLE,
+            "THUNES started",
+            NOW,
+            {"version": "0.1.0", "mode": "sim", "symbols": ["BTCUSDT"]},
+        )
+    )
+    assert started.title == "THUNES started" and dict(started.lines)["mode"] == "sim"
+    paused = describe_event(Event(EventKind.LIFECYCLE, "Entries paused", NOW, {}))
+    assert paused.title == "Entries paused" and paused.lines == ()
+    job = describe_event(
+        Event(EventKind.JOB_FAILURE, "job daily failed", NOW, {"job": "daily", "error": "x"})
+    )
+    assert job.title == "Job failed: daily"
+    rec = describe_event(
+        Event(
+            EventKind.RECONCILIATION,
+            "reconciliation failed",
+            NOW,
+            {"why": "exchange unreachable", "findings": []},
+        )
+    )
+    assert rec.title.startswith("Reconciliation failed") and rec.severity is Severity.ALERT
+    rejected = describe_event(
+        Event(
+            EventKind.ORDER_REJECTED,
+            "BTCUSDT order rejected",
+            NOW,
+            {"symbol": "BTCUSDT", "client_order_id": "th-b-2", "detail": "-2010 insufficient"},
+        )
+    )
+    assert rejected.title == "Order rejected: BTCUSDT"
+    assert dict(rejected.lines)["message"] == "-2010 insufficient"
