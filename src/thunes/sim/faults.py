@@ -21,6 +21,7 @@ class FaultState:
     ban_count: int = 0
     retry_after: int = 0
     lost_order_responses: int = 0
+    lost_hang_seconds: float = 0.0
     skew_ms: int = 0
     silenced: bool = False
     malformed_messages: int = 0
@@ -60,9 +61,13 @@ class FaultInjector:
         """The next `n` requests answer 418 (IP banned) with `Retry-After`."""
         self.state.ban_count, self.state.retry_after = n, retry_after
 
-    def lose_order_response(self, n: int = 1) -> None:
-        """The next `n` new orders are executed, but the client never hears back (no response)."""
-        self.state.lost_order_responses = n
+    def lose_order_response(self, n: int = 1, hang: float = 0.0) -> None:
+        """The next `n` new orders are executed, but the client never hears back.
+
+        The connection is closed after `hang` real seconds (0: at once); a hang longer than the
+        client's timeout makes the client time out instead of seeing a disconnect.
+        """
+        self.state.lost_order_responses, self.state.lost_hang_seconds = n, hang
 
     def skew_clock(self, ms: int) -> None:
         """Shift the server's clock by `ms` (timestamps, serverTime, market data)."""

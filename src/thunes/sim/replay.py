@@ -334,13 +334,14 @@ class SymbolReplay:
                     prices.append(points[k])
         return min(prices), max(prices)
 
-    def closed_bar(self, interval_ms: int, open_ms: int) -> BarState | None:
-        """The complete bar at this interval that opened at `open_ms`, if the data has it."""
+    def closed_bars(
+        self, interval_ms: int, from_open_ms: int, to_open_ms: int, limit: int = 10
+    ) -> list[BarState]:
+        """Complete bars opened in [from_open_ms, to_open_ms), the latest `limit` of them."""
         bars = self.bars(interval_ms)
-        j = int(np.searchsorted(bars.open_ms, open_ms, side="left"))
-        if j >= len(bars.open_ms) or int(bars.open_ms[j]) != open_ms:
-            return None
-        return self._bar(bars, j)
+        first = int(np.searchsorted(bars.open_ms, from_open_ms, side="left"))
+        end = int(np.searchsorted(bars.open_ms, to_open_ms, side="left"))
+        return [self._bar(bars, j) for j in range(max(first, end - limit), end)]
 
 
 @lru_cache(maxsize=32)

@@ -207,8 +207,9 @@ class RestApi:
         bid, ask = sim.market.book(symbol)
         order, trades = sim.exchange.place(params, bid, ask, sim.market.now_ms())
         sim.count_order()
+        sim.state_changed()
         if sim.faults.take_lost_order():
-            await sim.lose_response(request)
+            await sim.lose_response(request, hang=sim.faults.state.lost_hang_seconds)
         response = json_response(order.new_order_json(resp_type, trades))
         sim.order_headers(response)
         return response
@@ -227,6 +228,7 @@ class RestApi:
         order = self.sim.exchange.cancel(
             symbol, params.get("orderId"), params.get("origClientOrderId"), self.sim.market.now_ms()
         )
+        self.sim.state_changed()
         return json_response(order.cancel_json(self.sim.market.now_ms()))
 
     async def cancel_open_orders(self, request: web.Request) -> web.Response:
@@ -237,6 +239,7 @@ class RestApi:
         if not orders:
             raise SimError(-2011, "Unknown order sent.")
         cancelled = [exchange.cancel(symbol, str(o.order_id), None, now) for o in orders]
+        self.sim.state_changed()
         return json_response([o.cancel_json(now) for o in cancelled])
 
     async def get_order(self, request: web.Request) -> web.Response:

@@ -78,7 +78,9 @@ class Simulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Bind and serve; `port=0` picks a free ephemeral port (see `port`)."""
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -147,12 +149,20 @@ class Simulator:
     def match_all(self) -> None:
         """Fill resting orders that the replayed price reached since the last check."""
         now = self.market.now_ms()
+        filled = False
         for symbol in self.market.replays:
             if not self.exchange.has_open(symbol):
                 self.market.reset_matching(now, symbol)
                 continue
             low, high = self.market.price_range_since_last(symbol, now)
-            self.exchange.match(symbol, low, high, now)
+            filled = bool(self.exchange.match(symbol, low, high, now)) or filled
+        if filled:
+            self.state_changed()
+
+    def state_changed(self) -> None:
+        """Persist the account at once when a snapshot path is set, so a kill loses nothing."""
+        if self.config.snapshot_path is not None:
+            self.save_snapshot(self.config.snapshot_path)
 
     def wire_now_ms(self) -> int:
         return int(self.wire_clock.time() * 1000) + self.faults.state.skew_ms
@@ -240,7 +250,7 @@ class Simulator:
         if delay:
             await asyncio.sleep(delay)
         if faults.take_drop():
-            await self.lose_response(request)
+            await self.lose_response(request, hang=0.0)
         endpoint = path.removeprefix("/api/v3/")
         refusal, used = self._rate_gate(request_weight(endpoint, request.method, request.query))
         status = faults.take_fail(path) if refusal is None else None
@@ -256,10 +266,9 @@ class Simulator:
         response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
         return response
 
-    async def lose_response(self, request: web.Request) -> None:
+    async def lose_response(self, request: web.Request, hang: float) -> None:
         """Close the connection so the client never hears back; the request already took effect."""
-        hang = self.faults.state.delay_seconds if self.faults.state.delay_count == 0 else 0.0
-        if hang:
+        if hang > 0:
             await asyncio.sleep(hang)
         if request.transport is not None:
             request.transport.close()

@@ -241,8 +241,7 @@ class StreamHub:
         previous_open = self._kline_open.get(name)
         self._kline_open[name] = bar.open_ms
         if previous_open is not None and previous_open < bar.open_ms:
-            closed = replay.closed_bar(interval_ms, previous_open)
-            if closed is not None:
+            for closed in replay.closed_bars(interval_ms, previous_open, bar.open_ms):
                 texts.append(self._kline_text(symbol, interval, closed, now))
         key = (bar.open_ms, bar.close, bar.volume, bar.closed)
         if self._changed(name, key, force) or texts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 
@@ -136,3 +137,14 @@ async def test_admin_endpoint_drives_the_same_injector(
     async with http.get(f"{sim.base_url}/sim/state") as r:
         state = await r.json()
     assert set(state["prices"]) == {"BTCUSDT", "ETHUSDT"}
+
+
+async def test_lost_order_response_can_hang_until_the_client_times_out(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    sim.faults.lose_order_response(hang=5.0)
+    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await call(http, sim, "POST", "/api/v3/order", params, signed=True)
+    assert [o.status for o in sim.exchange.orders.values()] == ["FILLED"]

@@ -49,3 +49,14 @@ async def test_snapshot_round_trip_without_restart(sim: Simulator, tmp_path: Pat
     sim.save_snapshot(target)
     config = dataclasses.replace(sim.config, snapshot_path=target)
     assert Simulator(config).snapshot() == sim.snapshot()
+
+
+async def test_every_change_is_persisted_at_once(
+    sim_config: SimulatorConfig, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    config = dataclasses.replace(sim_config, snapshot_path=tmp_path / "exchange.json")
+    buy = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"}
+    async with Simulator(config) as running:
+        await call(http, running, "POST", "/api/v3/order", buy, signed=True)
+        # As if the process were killed now: a fresh simulator reads the file.
+        assert Simulator(config).exchange.snapshot() == running.exchange.snapshot()

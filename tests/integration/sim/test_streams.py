@@ -138,3 +138,17 @@ async def test_malformed_stream_message(sim: Simulator) -> None:
             json.loads(await asyncio.wait_for(ws.recv(), timeout=2))
         await sim.publish_tick()
         assert (await next_json(ws))["e"] == "trade"
+
+
+async def test_every_bar_closed_between_two_ticks_is_sent(
+    sim: Simulator, clock: ManualClock
+) -> None:
+    async with connect(f"{sim.ws_url}/ws/ethusdt@kline_5m") as ws:
+        await subscribed(sim)
+        await sim.publish_tick()
+        first = (await next_json(ws))["k"]
+        clock.advance(3 * 300)
+        await sim.publish_tick()
+        bars = [(await next_json(ws))["k"] for _ in range(4)]
+    assert [(b["t"] - first["t"]) // 300_000 for b in bars] == [0, 1, 2, 3]
+    assert [b["x"] for b in bars] == [True, True, True, False]
