@@ -9,6 +9,13 @@ closed klines that may have been missed are fetched over REST by a `backfill` ca
 
 Readers never await: `latest`, `is_fresh`, `latest_closed_kline` and `health` read the cache.
 All ages use the injected clock; the watchdog waits `clock.real_seconds(watchdog_seconds)`.
+Backoff, budget window and alert delays are clock seconds too (a 60x sim clock compresses them).
+
+    stream = PriceStream(settings_ws_url, ["BTCUSDT"], "1h", clock,
+                         backfill=gateway_backfill(gateway, "1h", clock), events=bus)
+    await stream.start()
+    quote = await fresh_price("BTCUSDT", stream, gateway.price, clock)   # thunes.market.prices
+    await stream.stop()
 """
 
 from __future__ import annotations
@@ -243,9 +250,9 @@ class PriceStream:
             self._reconnects.append(self._clock.time())
         self._connected = True
         self._flowing = False
-        self._cache.new_connection()
-        self._suspect_gaps()
         try:
+            self._cache.new_connection()
+            self._suspect_gaps()
             return await self._read(ws)
         except (OSError, WebSocketException) as exc:
             log.warning("price stream: connection lost: %s", exc)
