@@ -50,7 +50,13 @@ def make_client(
 ) -> ThunesAsyncClient:
     """A client for the simulator (api_url), testnet or live; call inside a running loop."""
     cls = client_class(api_url)
-    timeout = aiohttp.ClientTimeout(total=request_timeout)
+    # Time spent waiting for a pooled connection is not a network failure (nothing was sent):
+    # only connecting and reading count towards `request_timeout`; `total` is a backstop.
+    timeout = aiohttp.ClientTimeout(
+        total=max(60.0, 6 * request_timeout),
+        sock_connect=request_timeout,
+        sock_read=request_timeout,
+    )
     return cls(
         api_key=api_key or None,
         api_secret=api_secret or None,

@@ -152,10 +152,13 @@ class BinanceGateway:
         except KeyError:
             raise InvalidRequestError(BAD_SYMBOL_CODE, f"unknown symbol {symbol}") from None
 
-    async def closed_klines(self, symbol: str, interval: str, limit: int = 500) -> pd.DataFrame:
+    async def closed_klines(
+        self, symbol: str, interval: str, limit: int = 500, *, fresh: bool = False
+    ) -> pd.DataFrame:
+        """Closed bars, oldest first; cached until the next bar closes unless `fresh`."""
         step = interval_ms(interval)
         now = self.time_sync.now_ms()
-        cached = self._klines.get(symbol, interval, limit, now)
+        cached = None if fresh else self._klines.get(symbol, interval, limit, now)
         if cached is not None:
             return cached
         params = {"symbol": symbol, "interval": interval, "limit": min(limit + 1, 1000)}

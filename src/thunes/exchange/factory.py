@@ -23,10 +23,13 @@ async def build_gateway(
     *,
     retry: RetryPolicy | None = None,
     request_timeout: float = 10.0,
+    wire_clock: Clock | None = None,
 ) -> BinanceGateway:
     """Point at the simulator (`api_url` given), testnet or live according to `settings.mode`.
 
     Sends nothing: the first request (or `sync_time()`) happens when the caller wants it.
+    `wire_clock` paces the request-weight budget: the exchange counts weight per real minute,
+    so in `sim` mode (where `clock` runs faster than real time) it must be the wall clock.
     """
     key = settings.api_key.get_secret_value()
     secret = settings.api_secret.get_secret_value()
@@ -43,7 +46,9 @@ async def build_gateway(
         request_timeout=request_timeout,
     )
     limiter = RateLimiter(
-        clock, weight_limit=settings.rest_weight_limit, margin=settings.rest_weight_margin
+        wire_clock or clock,
+        weight_limit=settings.rest_weight_limit,
+        margin=settings.rest_weight_margin,
     )
     breakers = CircuitBreakerMonitor(
         clock,

@@ -103,11 +103,14 @@ class RateLimiter:
         self._orders = _Window(10.0)
         self.weight_budget = self._budget(weight_limit)
         self.order_budget = self._budget(order_limit_10s)
+        self._weight_tolerance = (weight_limit - self.weight_budget) // 2
+        self._order_tolerance = (order_limit_10s - self.order_budget) // 2
         self.max_wait = max_wait
         self.paused_until = 0.0
         self.banned_until = 0.0
         self.waits = 0
         self.waited_seconds = 0.0
+        self.corrections = 0
         self._lock = asyncio.Lock()
 
     def _budget(self, limit: int) -> int:
@@ -117,10 +120,12 @@ class RateLimiter:
         self, weight_limit: int | None = None, order_limit_10s: int | None = None
     ) -> None:
         """Lower the budgets to what the exchange announces (exchangeInfo `rateLimits`)."""
-        if weight_limit:
-            self.weight_budget = min(self.weight_budget, self._budget(weight_limit))
-        if order_limit_10s:
-            self.order_budget = min(self.order_budget, self._budget(order_limit_10s))
+        if weight_limit and self._budget(weight_limit) < self.weight_budget:
+            self.weight_budget = self._budget(weight_limit)
+            self._weight_tolerance = (weight_limit - self.weight_budget) // 2
+        if order_limit_10s and self._budget(order_limit_10s) < self.order_budget:
+            self.order_budget = self._budget(order_limit_10s)
+            self._order_tolerance = (order_limit_10s - self.order_budget) // 2
 
     @property
     def used_weight(self) -> int:
@@ -174,21 +179,27 @@ class RateLimiter:
         return max(waits)
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
-        """Correct the books upwards from the exchange's usage headers."""
+        """Correct the books upwards from the exchange's usage headers.
+
+        The exchange counts a request when it arrives, THUNES when it books it, so the two
+        disagree a little while requests are in flight; half the safety margin absorbs that.
+        Usage beyond it (another process on this IP, a restart) is added to the books.
+        """
         if not headers:
             return
         now = self._clock.time()
-        for name, window in (
-            ("X-MBX-USED-WEIGHT-1M", self._weights),
-            ("X-MBX-ORDER-COUNT-10S", self._orders),
+        for name, window, tolerance in (
+            ("X-MBX-USED-WEIGHT-1M", self._weights, self._weight_tolerance),
+            ("X-MBX-ORDER-COUNT-10S", self._orders, self._order_tolerance),
         ):
             raw = headers.get(name)
             if raw is None or not str(raw).isdigit():
                 continue
             window.expire(now)
-            reported = int(raw)
-            if reported > window.total:
-                window.add(now, reported - window.total)
+            excess = int(raw) - window.total - tolerance
+            if excess > 0:
+                window.add(now, excess)
+                self.corrections += 1
 
     def pause(self, retry_after: float) -> None:
         """After a 429: nobody sends until Retry-After has passed."""
