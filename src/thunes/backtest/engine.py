@@ -94,8 +94,8 @@ def simulate(
     end = close.size if end is None else end
     if not 0 <= start < end <= close.size:
         raise BacktestError(f"no bars to backtest in window [{start}, {end})")
-    entries = signals.accepted_entries(config.min_confidence)[start:end]
     exits = signals.exits[start:end]
+    entries = signals.accepted_entries(config.min_confidence)[start:end] & ~exits
     opens, lows, closes = open_[start:end], low[start:end], close[start:end]
     has_stop = signals.stop_loss_pct is not None
     if has_stop or config.step_size is not None:

@@ -16,6 +16,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thunes.backtest import BacktestConfig, run_backtest, simulate
 from thunes.market.klines import load_klines, sample_path
@@ -294,3 +296,57 @@ def test_trades_convert_to_decimal_rounded_to_the_step() -> None:
     assert first["quantity"] % Decimal("0.00001") == 0
     assert first["quantity"] * Decimal(str(trades[0].entry_price)) <= Decimal("100")
     assert sum(t.pnl for t in trades) == pytest.approx(result.metrics.final_equity - 10_000.0)
+
+
+@st.composite
+def _market(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
+    n = draw(st.integers(min_value=2, max_value=60))
+    prices = st.integers(min_value=100, max_value=20_000)
+    closes = np.array(draw(st.lists(prices, min_size=n, max_size=n)), dtype=float) / 100
+    opens = np.array(draw(st.lists(prices, min_size=n, max_size=n)), dtype=float) / 100
+    dips = np.array(draw(st.lists(st.integers(0, 800), min_size=n, max_size=n))) / 10_000
+    lows = np.minimum(opens, closes) * (1 - dips)
+    flags = st.lists(st.sampled_from([0, 0, 1, 2, 3]), min_size=n, max_size=n)
+    kinds = np.array(draw(flags))  # 3: both flags on one bar, where exit wins
+    return opens, lows, closes, (kinds == 1) | (kinds == 3), kinds >= 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    market=_market(),
+    stop=st.sampled_from([None, 0.01, 0.05]),
+    quote=st.sampled_from([None, 40.0]),
+    step=st.sampled_from([None, 0.1]),
+    slippage=st.sampled_from([0.0, 7.0]),
+)
+def test_engine_matches_reference_for_any_market(
+    market: tuple[np.ndarray, ...],
+    stop: float | None,
+    quote: float | None,
+    step: float | None,
+    slippage: float,
+) -> None:
+    opens, lows, closes, entries, exits = market
+    config = BacktestConfig(slippage_bps=slippage, quote_amount=quote, step_size=step)
+    signals = SignalFrame(entries, exits, np.ones(entries.size), stop)
+    sim = simulate(opens, lows, closes, signals, config)
+    ref, cash = reference_backtest(
+        opens.tolist(),
+        lows.tolist(),
+        closes.tolist(),
+        entries.tolist(),
+        exits.tolist(),
+        stop,
+        0.001,
+        slippage,
+        10_000.0,
+        quote,
+        step,
+    )
+    assert sim.trades.entry_bar.tolist() == [t.entry_bar for t in ref]
+    assert sim.trades.exit_bar.tolist() == [t.exit_bar for t in ref]
+    assert [("signal", "stop_loss", "end_of_data")[r] for r in sim.trades.reason] == [
+        t.reason for t in ref
+    ]
+    np.testing.assert_allclose(sim.trades.pnl, [t.pnl for t in ref], rtol=REL, atol=1e-9)
+    assert sim.equity[-1] == pytest.approx(cash, rel=REL)
