@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 
@@ -103,6 +105,12 @@ class _Remote:
         self.base_url = base_url
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _separate_process_rows() -> list[tuple[str, str]]:
     command = [sys.executable, "-m", "thunes", "sim", "--port", "0", "--weight-limit", "1000000000"]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
@@ -115,8 +123,17 @@ async def _separate_process_rows() -> list[tuple[str, str]]:
         remote = _Remote(found.group(0))
         rows = []
         for label, path in PATHS:
+            cpu_before = _cpu_seconds(child.pid)
             rate = await _rest_rate(remote, path)  # type: ignore[arg-type]
+            served = rate * DURATION
+            per_request = (_cpu_seconds(child.pid) - cpu_before) / max(served, 1)
             rows.append((f"REST {label} req/s, separate process", f"{rate:,.0f}"))
+            rows.append(
+                (
+                    f"  server CPU per {label} request (capacity per core)",
+                    f"{per_request * 1e6:,.0f} µs ({1 / per_request:,.0f} req/s)",
+                )
+            )
         return rows
     finally:
         child.terminate()
