@@ -47,8 +47,15 @@ def settings_for_run(args: argparse.Namespace, **extra: Any) -> Settings:
     return settings
 
 
-def run_daemon(settings: Settings, duration: float | None, console: bool = True) -> int:
+def run_daemon(settings: Settings, duration: float | None) -> int:
     """Lock the state directory and run the daemon until stopped; returns the exit code."""
+    return run_daemon_with(settings, duration)
+
+
+def run_daemon_with(
+    settings: Settings, duration: float | None, observer: Any = None, console: bool = True
+) -> int:
+    """`run_daemon` with a front end's observer (the demo) and optional console logging."""
     setup_logging(settings.log_dir, settings.log_level, settings.secrets(), console=console)
     lock = StateLock(settings.state_dir)
     try:
@@ -60,7 +67,7 @@ def run_daemon(settings: Settings, duration: float | None, console: bool = True)
         from thunes.app import StartupError, run_app
 
         try:
-            return asyncio.run(run_app(settings, duration_s=duration))
+            return asyncio.run(run_app(settings, duration_s=duration, observer=observer))
         except StartupError as exc:
             log.error("cannot start: %s", exc)
             print(f"thunes: cannot start: {exc}", file=sys.stderr)

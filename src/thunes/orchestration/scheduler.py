@@ -50,7 +50,8 @@ class ScheduleSpec:
         simulated = speed != 1.0
         return cls(
             check_interval_s=check_minutes * 60 / speed,
-            reconcile_interval_s=max(check_minutes * 60, 300) / speed,
+            # The pipeline reconciles at every check; this job is the safety net between them.
+            reconcile_interval_s=max(check_minutes * 60 * 3, 1800) / speed,
             exchange_info_interval_s=86_400 / speed,
             heartbeat_interval_s=min(15.0, max(1.0, 60 / speed)),
             daily_summary_at=None if simulated else (hour, minute),

@@ -1,0 +1,109 @@
+"""The embedded simulator of `sim` mode: started in-process on a clock the daemon shares.
+
+Its exchange state and simulated time are saved in the state directory after every check and on
+stop, so a restarted daemon reconciles against the same exchange at the same moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from thunes.clock import SimClock
+from thunes.config import Settings
+from thunes.market.klines import symbol_from_filename
+from thunes.sim import Simulator, SimulatorConfig, default_data, replay_clock
+from thunes.store import Store
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_FILE = "sim_exchange.json"
+SIM_TIME_KEY = "sim.time"
+
+
+class SimSetupError(ValueError):
+    """The sim settings cannot work (no data for a symbol, unreadable start time)."""
+
+
+@dataclass
+class SimRuntime:
+    simulator: Simulator
+    clock: SimClock
+    store: Store
+    snapshot_path: Path
+
+    @property
+    def api_key(self) -> str:
+        return self.simulator.config.api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self.simulator.config.api_secret
+
+    def save(self) -> None:
+        """Persist the exchange and the simulated time (called after checks and on stop)."""
+        self.simulator.save_snapshot(self.snapshot_path)
+        self.store.kv_set(SIM_TIME_KEY, repr(self.clock.time()))
+
+    async def stop(self) -> None:
+        try:
+            self.save()
+        finally:
+            await self.simulator.stop()
+
+
+def sim_data(settings: Settings) -> dict[str, Path]:
+    """Symbol → kline file for the configured symbols, from THUNES_SIM_DATA or the sample."""
+    available = default_data()
+    for path in settings.sim_data:
+        symbol = symbol_from_filename(path)
+        if symbol is None:
+            raise SimSetupError(f"THUNES_SIM_DATA: cannot tell the symbol of {path}")
+        available[symbol] = path
+    missing = [s for s in settings.symbols if s not in available]
+    if missing:
+        raise SimSetupError(
+            f"THUNES_SIM_DATA: no kline data for {', '.join(missing)} "
+            f"(have {', '.join(sorted(available))})"
+        )
+    return {s: available[s] for s in settings.symbols}
+
+
+def start_time(settings: Settings, store: Store, data: dict[str, Path]) -> float:
+    saved = store.kv_get(SIM_TIME_KEY)
+    if saved is not None:
+        return float(saved)
+    if settings.sim_start:
+        try:
+            when = datetime.fromisoformat(settings.sim_start)
+        except ValueError:
+            raise SimSetupError(
+                f"THUNES_SIM_START: not an ISO time: {settings.sim_start}"
+            ) from None
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return replay_clock(data).time()
+
+
+async def start_simulator(settings: Settings, store: Store) -> SimRuntime:
+    data = sim_data(settings)
+    clock = SimClock(start=start_time(settings, store, data), speed=settings.sim_speed)
+    snapshot = settings.state_dir / SNAPSHOT_FILE
+    simulator = Simulator(
+        SimulatorConfig(
+            data=data,
+            clock=clock,
+            fee_rate=settings.sim_fee_rate,
+            snapshot_path=snapshot if snapshot.exists() else None,
+        )
+    )
+    await simulator.start(port=settings.sim_port)
+    log.info(
+        "simulator on %s replaying %s from %s at %gx",
+        simulator.base_url,
+        ", ".join(data),
+        clock.now().isoformat(timespec="minutes"),
+        settings.sim_speed,
+    )
+    return SimRuntime(simulator, clock, store, snapshot)
