@@ -14,6 +14,7 @@ once; its outcome is always a `PlacementResult`, never an exception:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 from typing import Any
@@ -87,16 +88,22 @@ class BinanceGateway:
         time_sync: TimeSync,
         retry: RetryPolicy,
         events: EventBus | None = None,
+        wire_clock: Clock | None = None,
     ) -> None:
+        """`clock` is the exchange's time; `wire_clock` (default `clock`) the network's."""
         self.client = client
         self.clock = clock
+        self.wire_clock = wire_clock or clock
         self.limiter = limiter
         self.breakers = breakers
         self.time_sync = time_sync
-        self.guard = RequestGuard(clock, limiter, breakers, retry, self._last_headers, events)
+        self.guard = RequestGuard(
+            self.wire_clock, limiter, breakers, retry, self._last_headers, events, clock
+        )
         self._rules: dict[str, SymbolRules] = {}
         self._rules_at: float | None = None
         self._klines = KlineCache()
+        self._sync_lock = asyncio.Lock()
         client.now_ms = time_sync.now_ms
 
     def _last_headers(self) -> Any:
@@ -115,15 +122,29 @@ class BinanceGateway:
     async def server_time_ms(self) -> int:
         return await self._server_time_raw()
 
+    async def start(self) -> TimeSyncReport:
+        """Measure the clock offset and load the symbol rules (call once before trading)."""
+        report = await self.sync_time()
+        await self.refresh_rules()
+        return report
+
     async def sync_time(self) -> TimeSyncReport:
         """Measure the offset now (several samples, median) and apply it to signed requests."""
-        report = await self.time_sync.sync(self._server_time_raw)
+        async with self._sync_lock:
+            report = await self.time_sync.sync(self._server_time_raw)
         log.info("clock offset %.0f ms (drift %.0f ms)", report.offset_ms, report.drift_ms)
         return report
 
+    async def _sync_if_due(self) -> None:
+        """Periodic resync, piggybacked on signed requests; concurrent callers share one sync."""
+        if not self.time_sync.due():
+            return
+        async with self._sync_lock:
+            if self.time_sync.due():
+                await self.time_sync.sync(self._server_time_raw)
+
     async def _signed_read(self, breaker: str, weight: int, call: Any) -> Any:
-        if self.time_sync.due():
-            await self.sync_time()
+        await self._sync_if_due()
         return await self.guard.read(breaker, weight, call, resync=self.sync_time)
 
     # ---- market data ------------------------------------------------------------------------
@@ -250,9 +271,8 @@ class BinanceGateway:
         """Send once; see the module docstring for what each status means."""
         params = self._market_params(intent)
         try:
+            await self._sync_if_due()
             await self.guard.before_send(ORDERS, endpoint_weight("order", "POST"), orders=1)
-            if self.time_sync.due():
-                await self.sync_time()
         except ExchangeError as refused:
             return _not_sent(intent, refused)
         try:

@@ -27,10 +27,14 @@ async def build_gateway(
 ) -> BinanceGateway:
     """Point at the simulator (`api_url` given), testnet or live according to `settings.mode`.
 
-    Sends nothing: the first request (or `sync_time()`) happens when the caller wants it.
-    `wire_clock` paces the request-weight budget: the exchange counts weight per real minute,
-    so in `sim` mode (where `clock` runs faster than real time) it must be the wall clock.
+    Sends nothing: the first request (or `start()`) happens when the caller wants it.
+    `clock` is the exchange's notion of now (simulated time in `sim`): it stamps signed
+    requests, dates klines and events, and times the breakers. `wire_clock` (default `clock`)
+    is the time the network lives in: the exchange counts weight per real minute and
+    Retry-After and bans are real seconds, so in `sim` mode (where `clock` runs faster than
+    real time) it must be the wall clock; read backoff sleeps on it too.
     """
+    wire = wire_clock or clock
     key = settings.api_key.get_secret_value()
     secret = settings.api_secret.get_secret_value()
     if settings.mode is Mode.SIM:
@@ -46,7 +50,7 @@ async def build_gateway(
         request_timeout=request_timeout,
     )
     limiter = RateLimiter(
-        wire_clock or clock,
+        wire,
         weight_limit=settings.rest_weight_limit,
         margin=settings.rest_weight_margin,
     )
@@ -62,6 +66,7 @@ async def build_gateway(
         limiter,
         breakers,
         TimeSync(clock),
-        retry or RetryPolicy(sleep=clock.sleep),
+        retry or RetryPolicy(sleep=wire.sleep),
         events,
+        wire_clock=wire,
     )

@@ -42,8 +42,11 @@ class RequestGuard:
         retry: RetryPolicy,
         last_headers: HeaderSource,
         events: EventBus | None = None,
+        event_clock: Clock | None = None,
     ) -> None:
+        """`clock` must be the limiter's (wire) clock: ban ends are compared against it."""
         self._clock = clock
+        self._event_clock = event_clock or clock
         self.limiter = limiter
         self.breakers = breakers
         self.retry = retry
@@ -119,7 +122,7 @@ class RequestGuard:
                 Event(
                     kind=EventKind.BREAKER,
                     title="exchange banned this IP: all requests stopped",
-                    time=self._clock.now(),
+                    time=self._event_clock.now(),
                     data={"name": "ip_ban", "new_state": "banned", "until": error.until},
                 )
             )

@@ -39,3 +39,8 @@ async def test_unreachable_exchange_fails_fast(sim: Simulator, clock: ManualCloc
     await sim.stop()
     checks = await preflight(Settings(_env_file=None), clock, api_url=url)
     assert statuses(checks) == {"exchange reachable": "fail"}
+
+
+async def test_sim_mode_without_a_url_checks_an_embedded_simulator() -> None:
+    checks = await preflight(Settings(_env_file=None))
+    assert statuses(checks) == {"exchange reachable": "ok", "clock drift": "ok", "API key": "ok"}
