@@ -9,6 +9,7 @@ without a BNB discount.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,6 +27,7 @@ from thunes.sim.orders import (
     trade_to_dict,
 )
 
+CLIENT_ID = re.compile(r"[a-zA-Z0-9\-_]{1,36}")
 ORDER_TYPES = frozenset({"MARKET", "LIMIT", "LIMIT_MAKER", *STOP_TYPES})
 TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK"})
 COMMISSION_QUANTUM = Decimal("0.00000001")
@@ -153,6 +155,12 @@ class Exchange:
         if kind not in ORDER_TYPES:
             raise SimError(-1116, "Invalid orderType.") if kind else _mandatory("type")
         client_id = params.get("newClientOrderId") or f"sim-{self._next_order_id}"
+        if not CLIENT_ID.fullmatch(client_id):
+            raise SimError(
+                -1100,
+                "Illegal characters found in parameter 'newClientOrderId'; "
+                "legal range is '^[a-zA-Z0-9-_]{1,36}$'.",
+            )
         if (rules.symbol, client_id) in self._open_by_client:
             raise SimError(-2010, "Duplicate order sent.")
         tif = params.get("timeInForce", "")

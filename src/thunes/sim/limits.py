@@ -30,6 +30,8 @@ def request_weight(endpoint: str, method: str, query: Mapping[str, str]) -> int:
         return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
     if endpoint in ("ticker/price", "ticker/bookTicker") and "symbol" not in query:
         return 4
+    if endpoint == "ticker/24hr":
+        return 2 if "symbol" in query else 80
     if endpoint == "openOrders" and "symbol" not in query:
         return 80
     if endpoint == "order" and method == "GET":

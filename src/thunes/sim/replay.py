@@ -334,6 +334,17 @@ class SymbolReplay:
                     prices.append(points[k])
         return min(prices), max(prices)
 
+    def volume_between(self, start_ms: int, end_ms: int) -> tuple[float, float, int]:
+        """Base volume, quote volume and trade count of base bars opened in [start_ms, end_ms)."""
+        b = self.base
+        first = int(np.searchsorted(b.open_ms, start_ms, side="left"))
+        end = int(np.searchsorted(b.open_ms, end_ms, side="left"))
+        return (
+            float(b.volume[first:end].sum()),
+            float(b.quote_volume[first:end].sum()),
+            int(b.trades[first:end].sum()),
+        )
+
     def closed_bars(
         self, interval_ms: int, from_open_ms: int, to_open_ms: int, limit: int = 10
     ) -> list[BarState]:

@@ -11,6 +11,7 @@ from aiohttp import web
 from thunes.sim.auth import check_api_key, check_signature, check_timestamp
 from thunes.sim.orders import SimError
 from thunes.sim.replay import UnknownInterval
+from thunes.sim.venue import ticker_24h_json
 
 if TYPE_CHECKING:
     from thunes.sim.server import Simulator
@@ -63,6 +64,7 @@ class RestApi:
             web.get(v3 + "uiKlines", self.klines),
             web.get(v3 + "ticker/bookTicker", self.book_ticker),
             web.get(v3 + "ticker/price", self.ticker_price),
+            web.get(v3 + "ticker/24hr", self.ticker_24h),
             web.get(v3 + "avgPrice", self.avg_price),
             web.get(v3 + "depth", self.depth),
             web.post(v3 + "order", self.new_order),
@@ -172,6 +174,12 @@ class RestApi:
         symbols, explicit = self._chosen_symbols(self.params(request))
         market = self.sim.market
         entries = [{"symbol": s, "price": f"{market.price(s):.8f}"} for s in symbols]
+        single = explicit and "symbol" in request.query
+        return json_response(entries[0] if single else entries)
+
+    async def ticker_24h(self, request: web.Request) -> web.Response:
+        symbols, explicit = self._chosen_symbols(self.params(request))
+        entries = [ticker_24h_json(self.sim, s) for s in symbols]
         single = explicit and "symbol" in request.query
         return json_response(entries[0] if single else entries)
 

@@ -106,6 +106,8 @@ async def test_public_endpoints_match_the_spec(
     await check(openapi, http, sim, "GET", "/api/v3/ticker/price", btc)
     await check(openapi, http, sim, "GET", "/api/v3/ticker/price")
     await check(openapi, http, sim, "GET", "/api/v3/avgPrice", btc)
+    await check(openapi, http, sim, "GET", "/api/v3/ticker/24hr", btc)
+    await check(openapi, http, sim, "GET", "/api/v3/ticker/24hr")
     await check(openapi, http, sim, "GET", "/api/v3/depth", {**btc, "limit": 10})
     await check(
         openapi,

@@ -185,3 +185,12 @@ async def test_stop_loss_limit_waits_for_its_stop_then_fills(
     immediate = {**sell, "stopPrice": str(now + 100), "price": str(now + 100), "quantity": "0.004"}
     status, body, _ = await post_order(http, sim, **immediate)
     assert (status, body["msg"]) == (400, "Order would trigger immediately.")
+
+
+@pytest.mark.parametrize("client_id", ["has space", "x" * 37, "semi;colon"])
+async def test_client_order_id_must_follow_binance_rules(
+    sim: Simulator, http: aiohttp.ClientSession, client_id: str
+) -> None:
+    status, body, _ = await post_order(http, sim, newClientOrderId=client_id)
+    assert (status, body["code"]) == (400, -1100)
+    assert sim.exchange.orders == {}

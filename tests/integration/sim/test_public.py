@@ -134,3 +134,13 @@ async def test_avg_price_and_depth(sim: Simulator, http: aiohttp.ClientSession) 
     asks = [Decimal(p) for p, _ in depth["asks"]]
     assert bids == sorted(bids, reverse=True) and asks == sorted(asks) and bids[0] < asks[0]
     assert headers["X-MBX-USED-WEIGHT-1M"] == "7"  # avgPrice 2 + depth 5
+
+
+async def test_ticker_24hr_spans_the_last_day(sim: Simulator, http: aiohttp.ClientSession) -> None:
+    status, day, headers = await call(http, sim, "GET", "/api/v3/ticker/24hr", {"symbol": "BTCUSDT"})
+    assert status == 200 and headers["X-MBX-USED-WEIGHT-1M"] == "2"
+    assert (day["openTime"], day["closeTime"]) == (NOW_MS - 86_400_000, NOW_MS)
+    last, low, high = (Decimal(day[k]) for k in ("lastPrice", "lowPrice", "highPrice"))
+    assert last == sim.price("BTCUSDT") and low <= last <= high
+    assert Decimal(day["priceChange"]) == last - Decimal(day["openPrice"])
+    assert Decimal(day["volume"]) > 0 and day["count"] > 0
