@@ -16,7 +16,7 @@ Rules shared by the backtest and the live daemon (both call this code, nothing e
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -128,7 +128,8 @@ class Bars:
             self._cache[key] = self.sums(column).mean(window)
         return self._cache[key]
 
-    def cached(self, key: tuple[object, ...], compute: Any) -> np.ndarray:
+    def cached(self, key: tuple[object, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """A per-frame cache for derived series, keyed by what they were computed from."""
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]

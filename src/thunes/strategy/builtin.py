@@ -10,8 +10,9 @@ import numpy as np
 from thunes.strategy.base import Bars, ParamRange, ParamValue, Strategy, StrategyError
 from thunes.strategy.indicators import VOLUME_LOOKBACK, wilder_rsi
 
-# Wilder smoothing forgets its start by (1 - 1/period)^k; 50 periods is far below float resolution.
-RSI_HISTORY_PERIODS = 50
+# Wilder smoothing forgets its start by (1 - 1/period)^k: after 35 periods that is ~2e-16,
+# float resolution, and period 28 still fits one 1000-kline request.
+RSI_HISTORY_PERIODS = 35
 
 
 class SmaCrossover(Strategy):

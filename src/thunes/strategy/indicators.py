@@ -89,7 +89,7 @@ def wilder_rsi(close: np.ndarray, period: int) -> np.ndarray:
     """RSI with Wilder smoothing (an EMA with alpha 1/period), NaN for the first bar.
 
     Wilder smoothing is recursive, so a tail of history converges to the full-history value;
-    after ~50 periods the difference is below float resolution (see `history_bars`).
+    after ~35 periods the difference is at float resolution (see `history_bars`).
     """
     delta = np.diff(close, prepend=np.nan)
     gains = pd.Series(np.where(delta > 0, delta, 0.0))
