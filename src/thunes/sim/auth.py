@@ -19,12 +19,17 @@ def check_api_key(header: str | None, expected: str) -> None:
         raise SimError(-2015, "Invalid API-key, IP, or permissions for action.", status=401)
 
 
-def check_timestamp(params: dict[str, str], server_times_ms: tuple[int, ...]) -> None:
+def check_timestamp(
+    params: dict[str, str],
+    server_times_ms: tuple[int, ...],
+    speeds: tuple[float, ...] | None = None,
+) -> None:
     """Accept the request if its timestamp is valid against any of the server's clocks.
 
     The simulator answers to two notions of "now": the wall clock (clients that stamp requests
     with the machine's time) and the simulated clock (clients sharing the replay clock). Both
-    carry any injected skew.
+    carry any injected skew. recvWindow is real time, as on Binance: against a clock running
+    `speed` times faster, the window (and the 1 s "ahead" allowance) grow by that factor.
     """
     raw = params.get("timestamp")
     if not raw or not raw.isdigit():
@@ -42,12 +47,15 @@ def check_timestamp(params: dict[str, str], server_times_ms: tuple[int, ...]) ->
         ) from None
     if window > MAX_RECV_WINDOW or window <= 0:
         raise SimError(-1131, "recvWindow must be less than 60000")
+    scales = speeds or tuple(1.0 for _ in server_times_ms)
     ahead = False
-    for now in server_times_ms:
-        if timestamp < now + 1000 and now - timestamp <= window:
+    for now, speed in zip(server_times_ms, scales, strict=True):
+        if timestamp < now + 1000 * speed and now - timestamp <= window * speed:
             return
-        ahead = ahead or timestamp >= now + 1000
-    if ahead and all(timestamp >= now + 1000 for now in server_times_ms):
+        ahead = ahead or timestamp >= now + 1000 * speed
+    if ahead and all(
+        timestamp >= now + 1000 * speed for now, speed in zip(server_times_ms, scales, strict=True)
+    ):
         raise SimError(-1021, "Timestamp for this request was 1000ms ahead of the server's time.")
     raise SimError(-1021, "Timestamp for this request is outside of the recvWindow.")
 

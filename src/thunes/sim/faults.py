@@ -6,6 +6,7 @@ Counters count down as requests consume them; `clear()` puts everything back to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ class FaultInjector:
 
     def __init__(self) -> None:
         self.state = FaultState()
+        self.on_close_streams: Callable[[], None] | None = None
 
     # ---- REST ---------------------------------------------------------------------------------
 
@@ -78,6 +80,8 @@ class FaultInjector:
     def close_streams(self) -> None:
         """Close every open WebSocket connection now."""
         self.state.close_generation += 1
+        if self.on_close_streams is not None:
+            self.on_close_streams()
 
     def silence_streams(self, on: bool = True) -> None:
         """Stop sending stream data while keeping the sockets open (pings still answered)."""

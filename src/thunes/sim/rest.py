@@ -93,7 +93,7 @@ class RestApi:
         if body:
             params.update(parse_qsl(body, keep_blank_values=True))
         params.update(request.query)
-        check_timestamp(params, (sim.wire_now_ms(), sim.market.now_ms()))
+        check_timestamp(params, (sim.wire_now_ms(), sim.market.now_ms()), (1.0, sim.clock_speed))
         check_signature(request.rel_url.raw_query_string, body, sim.config.api_secret)
         return params
 
@@ -195,7 +195,7 @@ class RestApi:
         params = self.params(request)
         symbol = self._symbol(params)
         limit = min(_int_param(params, "limit") or 100, 5000)
-        bids, asks = self.sim.market.depth(symbol, min(limit, 100))
+        bids, asks = self.sim.market.depth(symbol, limit)
         update_id = self.sim.market.now_ms() // 100
         return json_response({"lastUpdateId": update_id, "bids": bids, "asks": asks})
 

@@ -58,6 +58,8 @@ class Simulator:
         self._runner: web.AppRunner | None = None
         self._site_port = 0
         self._publisher: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self.faults.on_close_streams = self._close_streams_soon
         if self.config.snapshot_path is not None and self.config.snapshot_path.exists():
             self.exchange.restore(json.loads(self.config.snapshot_path.read_text())["exchange"])
 
@@ -89,6 +91,14 @@ class Simulator:
         self._site_port = int(sockets[0].getsockname()[1]) if sockets else port
         self.market.reset_matching(self.market.now_ms())
         self._publisher = asyncio.create_task(self.streams.run(self.config.stream_interval))
+
+    def _close_streams_soon(self) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(self.streams.close_stale())
+        except RuntimeError:  # no loop: the next publisher tick closes them
+            return
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
         if self._publisher is not None:
@@ -163,6 +173,12 @@ class Simulator:
         """Persist the account at once when a snapshot path is set, so a kill loses nothing."""
         if self.config.snapshot_path is not None:
             self.save_snapshot(self.config.snapshot_path)
+
+    @property
+    def clock_speed(self) -> float:
+        """Simulated seconds per real second of the replay clock (1 for a manual clock)."""
+        real = self.clock.real_seconds(1.0)
+        return 1.0 / real if real > 0 else 1.0
 
     def wire_now_ms(self) -> int:
         return int(self.wire_clock.time() * 1000) + self.faults.state.skew_ms

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from thunes.sim.server import Simulator
 
 QUEUE_LIMIT = 10_000
+SLOW_CLIENT_BYTES = 8 * 1024 * 1024
 MALFORMED = '{"e":"trade","s":"BTCUSDT","p":'
 
 
@@ -28,9 +30,25 @@ def _f(value: float) -> str:
     return f"{value:.8f}"
 
 
+def text_frame(text: str) -> bytes:
+    """One unmasked, uncompressed WebSocket text frame (RFC 6455 §5.2), as a server sends."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65_536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
 @dataclass(eq=False)
 class Connection:
+    """One stream client. Messages queued in one tick leave in one socket write."""
+
     ws: web.WebSocketResponse
+    transport: asyncio.Transport | None
     combined: bool
     generation: int
     streams: set[str] = field(default_factory=set)
@@ -43,10 +61,19 @@ class Connection:
         self.queue.put_nowait(text)
 
     async def write_loop(self) -> None:
+        queue = self.queue
         while not self.ws.closed:
-            text = await self.queue.get()
-            await self.ws.send_str(text)
-            self.sent += 1
+            batch = [await queue.get()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            transport = self.transport
+            if transport is None or transport.is_closing():
+                return
+            if transport.get_write_buffer_size() > SLOW_CLIENT_BYTES:
+                await self.ws.close(code=1008, message=b"slow consumer")
+                return
+            transport.write(b"".join(text_frame(text) for text in batch))
+            self.sent += len(batch)
 
 
 class StreamHub:
@@ -102,7 +129,14 @@ class StreamHub:
             return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
         ws = web.WebSocketResponse(heartbeat=self.sim.config.ws_ping_interval, autoping=True)
         await ws.prepare(request)
-        conn = Connection(ws, combined, self.sim.faults.state.close_generation, set(names))
+        transport = request.transport
+        conn = Connection(
+            ws,
+            transport if isinstance(transport, asyncio.Transport) else None,
+            combined,
+            self.sim.faults.state.close_generation,
+            set(names),
+        )
         self.connections.add(conn)
         writer = asyncio.create_task(conn.write_loop())
         try:
@@ -146,14 +180,18 @@ class StreamHub:
             await asyncio.sleep(interval)
             await self.tick(force=False)
 
-    async def tick(self, force: bool) -> int:
-        """Publish one round of updates; returns the number of messages queued."""
-        faults = self.sim.faults
-        generation = faults.state.close_generation
+    async def close_stale(self) -> None:
+        """Close connections opened before the last `faults.close_streams()`."""
+        generation = self.sim.faults.state.close_generation
         stale = [c for c in self.connections if c.generation < generation]
         for conn in stale:
             self.connections.discard(conn)
             await conn.ws.close()
+
+    async def tick(self, force: bool) -> int:
+        """Publish one round of updates; returns the number of messages queued."""
+        faults = self.sim.faults
+        await self.close_stale()
         if faults.state.silenced or not self.connections:
             return 0
         if faults.take_malformed():

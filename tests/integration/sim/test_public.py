@@ -137,7 +137,9 @@ async def test_avg_price_and_depth(sim: Simulator, http: aiohttp.ClientSession) 
 
 
 async def test_ticker_24hr_spans_the_last_day(sim: Simulator, http: aiohttp.ClientSession) -> None:
-    status, day, headers = await call(http, sim, "GET", "/api/v3/ticker/24hr", {"symbol": "BTCUSDT"})
+    status, day, headers = await call(
+        http, sim, "GET", "/api/v3/ticker/24hr", {"symbol": "BTCUSDT"}
+    )
     assert status == 200 and headers["X-MBX-USED-WEIGHT-1M"] == "2"
     assert (day["openTime"], day["closeTime"]) == (NOW_MS - 86_400_000, NOW_MS)
     last, low, high = (Decimal(day[k]) for k in ("lastPrice", "lowPrice", "highPrice"))
