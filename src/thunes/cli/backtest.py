@@ -1,8 +1,13 @@
 """`thunes backtest` and `thunes optimize`: offline runs on kline files.
 
+    thunes backtest --strategy sma --symbol BTCUSDT --data BTCUSDT-1h.csv.gz --from 2021-01-01
+    thunes optimize --strategy sma --data BTCUSDT-5m.csv.gz --data ETHUSDT-5m.csv.gz
+    thunes optimize --strategy rsi --method tpe --trials 200 --data BTCUSDT=btc.zip --dry-run
+
 This module does the I/O the backtest package must not: it loads klines, writes the trades
 CSV, the equity PNG, the leaderboard files, and (through `thunes.params_store`) the parameter
-file. Bad data or parameters print one clear line and exit with code 2.
+file. Exit codes: 0 done (and published, unless --dry-run); 1 the guardrails refused the result
+(nothing published); 2 bad data or parameters, one clear line, no traceback.
 """
 
 from __future__ import annotations
