@@ -128,7 +128,7 @@ class SymbolReplay:
             end_base=index + 1,
         )
         self._cache: dict[int, Bars] = {self.base_interval_ms: self.base}
-        self._rows: dict[int, list[str]] = {}
+        self._rows: dict[int, list[str | None]] = {}
 
     @property
     def first_open_ms(self) -> int:
@@ -172,14 +172,17 @@ class SymbolReplay:
             end_base=ends,
         )
 
-    def _closed_rows(self, interval_ms: int) -> list[str]:
-        """JSON text of every bar at this interval as if closed; built once per interval."""
-        rows = self._rows.get(interval_ms)
-        if rows is None:
-            bars = self.bars(interval_ms)
-            rows = [json.dumps(kline_row(self._bar(bars, i))) for i in range(len(bars.open_ms))]
-            self._rows[interval_ms] = rows
-        return rows
+    def _closed_rows(self, interval_ms: int, first: int, last: int) -> list[str]:
+        """JSON text of bars [first, last) at this interval as if closed; each built once."""
+        bars = self.bars(interval_ms)
+        rows = self._rows.setdefault(interval_ms, [None] * len(bars.open_ms))
+        out: list[str] = []
+        for i in range(first, last):
+            text = rows[i]
+            if text is None:
+                text = rows[i] = json.dumps(kline_row(self._bar(bars, i)))
+            out.append(text)
+        return out
 
     @staticmethod
     def _bar(bars: Bars, i: int) -> BarState:
@@ -307,8 +310,7 @@ class SymbolReplay:
             first = max(0, last - limit)
         if last <= first:
             return "[]"
-        rows = self._closed_rows(interval_ms)
-        pieces = rows[first:last]
+        pieces = self._closed_rows(interval_ms, first, last)
         tail = last - 1
         if now_ms < int(bars.open_ms[tail]) + interval_ms:
             pieces[-1] = json.dumps(kline_row(self._bar_at(bars, tail, now_ms)))

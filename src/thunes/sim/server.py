@@ -86,9 +86,7 @@ class Simulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self._site_port = int(sockets[0].getsockname()[1]) if sockets else port
+        self._site_port = int(self._runner.addresses[0][1])
         self.market.reset_matching(self.market.now_ms())
         self._publisher = asyncio.create_task(self.streams.run(self.config.stream_interval))
 

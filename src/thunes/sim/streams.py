@@ -127,7 +127,9 @@ class StreamHub:
     ) -> web.StreamResponse:
         if any(not self._valid(n) for n in names):
             return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
-        ws = web.WebSocketResponse(heartbeat=self.sim.config.ws_ping_interval, autoping=True)
+        ws = web.WebSocketResponse(
+            heartbeat=self.sim.config.ws_ping_interval, autoping=True, compress=False, timeout=2.0
+        )
         await ws.prepare(request)
         transport = request.transport
         conn = Connection(
