@@ -16,7 +16,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from html import unescape
 
 from thunes.clock import Clock
@@ -83,6 +83,7 @@ class TelegramNotifier:
         self._render = render
         self._queue: asyncio.Queue[Outgoing] = asyncio.Queue(maxsize=self._policy.queue_size)
         self._worker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._current: Outgoing | None = None
@@ -135,6 +136,14 @@ class TelegramNotifier:
         self._enqueue(Outgoing(kind, caption[:1000], photo=photo, html=False))
 
     def _enqueue(self, item: Outgoing) -> None:
+        """Queue `item`; from another thread (a job in an executor) hop onto the loop first."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and _running_loop() is not loop:
+            loop.call_soon_threadsafe(self._put, item)
+            return
+        self._put(item)
+
+    def _put(self, item: Outgoing) -> None:
         try:
             self._queue.put_nowait(item)
             self._idle.clear()
@@ -151,13 +160,16 @@ class TelegramNotifier:
             consecutive_failures=self._consecutive_failures,
         )
 
+    def health(self) -> dict[str, int | bool]:
+        """The counters for `/health` and metrics."""
+        return asdict(self.stats())
+
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(
-                self._run(), name="telegram-sender"
-            )
+            self._loop = asyncio.get_running_loop()
+            self._worker = self._loop.create_task(self._run(), name="telegram-sender")
 
     async def stop(self, flush_timeout: float = 5.0) -> SenderStats:
         """Send what is queued for up to `flush_timeout` real seconds, then stop."""
@@ -269,3 +281,10 @@ class TelegramNotifier:
         wait = self._breaker_until - self._clock.time()
         if wait > 0:
             await self._clock.sleep(wait)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

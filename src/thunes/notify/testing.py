@@ -60,6 +60,7 @@ class FakeBotApi:
     requests: list[RecordedRequest] = field(default_factory=list)
     delay: float = 0.0  # seconds every send method waits before answering
     down: bool = False  # every send method answers 500
+    unavailable: bool = False  # every method answers 502 (the whole API is down)
     _failures: deque[Misbehaviour] = field(default_factory=deque)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_update_id: int = 1
@@ -145,6 +146,8 @@ class FakeBotApi:
         token_ok = request.match_info["token"] == self.token
         params, files = await _read_params(request)
         self.requests.append(RecordedRequest(method, params, files, time.monotonic(), token_ok))
+        if self.unavailable:
+            return _error(502, "Bad Gateway")
         if not token_ok:
             return _error(401, "Unauthorized")
         if method in SEND_METHODS:

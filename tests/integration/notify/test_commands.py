@@ -45,7 +45,7 @@ class Rig:
         """Send `text` from `chat` and wait for the bot's reply to the operator chat."""
         before = len(self.api.sent_texts(CHAT))
         self.api.inject_message(chat, text)
-        await eventually(lambda: len(self.api.sent_texts(CHAT)) > before, timeout=5)
+        await eventually(lambda: len(self.api.sent_texts(CHAT)) > before, timeout=10)
         return self.api.sent_texts(CHAT)[-1]
 
 
@@ -83,7 +83,7 @@ async def rig(fake_api: FakeBotApi, store: Store) -> AsyncIterator[Rig]:
         on_foreign_chat=lambda chat, text: foreign.append((chat, text)),
     )
     commands.start()
-    await eventually(commands.ready.is_set, timeout=5)
+    await eventually(commands.ready.is_set, timeout=10)
     try:
         yield Rig(fake_api, commands, risk, store, clock, sink, foreign)
     finally:
@@ -121,7 +121,7 @@ async def test_pause_and_unpause_stop_entries_without_the_kill_switch(rig: Rig) 
 async def test_a_command_from_another_chat_does_nothing(rig: Rig) -> None:
     rig.api.inject_message(STRANGER, "/kill")
     rig.api.inject_message(STRANGER, "/kill confirm")
-    await eventually(lambda: len(rig.foreign) == 2)
+    await eventually(lambda: len(rig.foreign) == 2, timeout=10)
     assert rig.foreign[0] == (STRANGER, "/kill")
     assert rig.entry_allowed() and not rig.store.risk_state().kill_switch
     assert rig.api.calls("sendMessage") == []  # nothing answered anywhere
@@ -152,24 +152,23 @@ async def test_daily_sends_the_chart_and_the_text(rig: Rig) -> None:
     assert photo[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-async def test_commands_start_while_telegram_is_down_and_connect_later(store: Store) -> None:
-    api = FakeBotApi()
-    await api.start()
-    port = api.port
-    await api.stop()  # nothing listens there now
+async def test_commands_start_while_telegram_is_down_and_connect_later(
+    fake_api: FakeBotApi, store: Store
+) -> None:
+    fake_api.unavailable = True
     clock = ManualClock()
+    start = clock.time()
     risk = RiskManager(RiskLimits(Decimal("20"), 3, timedelta(0)), store, clock)
     backend = StoreCommandBackend(store, risk, clock, daily_loss_limit=Decimal("20"))
-    commands = TelegramCommands(
-        build_bot(api.token, api.base_url, timeout=1.0), CHAT, backend, clock, poll_timeout=1.0
-    )
+    bot = build_bot(fake_api.token, fake_api.base_url, timeout=2.0)
+    commands = TelegramCommands(bot, CHAT, backend, clock, poll_timeout=1.0)
     commands.start()  # returns at once: the daemon is never held up by Telegram
-    await eventually(lambda: clock.time() > 1_672_531_203.0)  # it is retrying with backoff
-    assert not commands.ready.is_set()
-    api2 = FakeBotApi(port=port)
-    await api2.start()
     try:
+        await eventually(lambda: clock.time() - start >= 3.0, timeout=10)  # backing off: 1 s, 2 s
+        assert not commands.ready.is_set()
+        fake_api.unavailable = False
         await eventually(commands.ready.is_set, timeout=10)
+        fake_api.inject_message(CHAT, "/version")
+        await eventually(lambda: fake_api.sent_texts(CHAT), timeout=10)
     finally:
         await commands.stop()
-        await api2.stop()

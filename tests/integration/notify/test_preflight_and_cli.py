@@ -121,7 +121,7 @@ async def test_daily_report_reaches_telegram_as_photo_and_text(
     assert notifier is not None
     notifier.start()
     assert publish_daily_report(notifier, report)
-    await eventually(lambda: notifier.stats().sent == 2)
+    await eventually(lambda: notifier.stats().sent == 2, timeout=10)
     await notifier.stop(flush_timeout=1)
     assert fake_api.photos() == [report.png]
     assert "+0.37 USDT" in fake_api.sent_texts(CHAT)[0]

@@ -60,7 +60,7 @@ async def test_a_fill_produces_exactly_one_alert(fake_api: FakeBotApi) -> None:
     bus.subscribe(notifier)
     notifier.start()
     bus.publish(fill_event())
-    await eventually(lambda: notifier.stats().sent == 1)
+    await eventually(lambda: notifier.stats().sent == 1, timeout=10)
     await notifier.stop(flush_timeout=1)
     texts = fake_api.sent_texts(CHAT)
     assert len(texts) == 1
@@ -76,7 +76,7 @@ async def test_retry_after_is_honoured_then_the_message_is_sent_once(fake_api: F
     start = clock.time()
     notifier.start()
     notifier.publish(fill_event("entry"))
-    await eventually(lambda: notifier.stats().sent == 1)
+    await eventually(lambda: notifier.stats().sent == 1, timeout=10)
     await notifier.stop(flush_timeout=1)
     assert len(fake_api.calls("sendMessage")) == 2  # the 429 and the delivery
     assert clock.time() - start >= 30
@@ -91,7 +91,7 @@ async def test_messages_are_paced_one_per_second(fake_api: FakeBotApi) -> None:
     for _ in range(4):
         notifier.publish(fill_event())
     start = clock.time()
-    await eventually(lambda: notifier.stats().sent == 4)
+    await eventually(lambda: notifier.stats().sent == 4, timeout=10)
     await notifier.stop(flush_timeout=1)
     assert clock.time() - start >= 3.0
 
@@ -106,11 +106,11 @@ async def test_outage_never_blocks_publish_and_drops_are_counted(fake_api: FakeB
     notifier.start()
     for _ in range(10):
         notifier.publish(fill_event())  # synchronous: returns without awaiting the network
-    await eventually(lambda: notifier.stats().breaker_open)
+    await eventually(lambda: notifier.stats().breaker_open, timeout=10)
     stats = notifier.stats()
     assert stats.dropped >= 6 and stats.sent == 0 and stats.queue_depth <= 4
     fake_api.down = False
-    await eventually(lambda: notifier.stats().queue_depth == 0)
+    await eventually(lambda: notifier.stats().queue_depth == 0, timeout=10)
     await notifier.stop(flush_timeout=1)
     final = notifier.stats()
     assert final.sent == 10 - final.dropped + 1  # the queued alerts plus one drop notice
@@ -123,7 +123,7 @@ async def test_a_slow_api_does_not_delay_other_work(fake_api: FakeBotApi) -> Non
     notifier = make_notifier(fake_api, ManualClock())
     notifier.start()
     notifier.publish(fill_event())
-    await eventually(lambda: len(fake_api.calls("sendMessage")) == 1)
+    await eventually(lambda: len(fake_api.calls("sendMessage")) == 1, timeout=10)
     # The send is now stuck in the slow server; a "signal check" still runs to completion.
     check_done = asyncio.Event()
 
@@ -144,7 +144,7 @@ async def test_transient_errors_back_off_and_deliver(fake_api: FakeBotApi) -> No
     fake_api.fail_next(2, status=502)
     notifier.start()
     notifier.publish(fill_event())
-    await eventually(lambda: notifier.stats().sent == 1)
+    await eventually(lambda: notifier.stats().sent == 1, timeout=10)
     await notifier.stop(flush_timeout=1)
     assert notifier.stats().retries == 2
     assert len(fake_api.sent_texts(CHAT)) == 3
@@ -155,7 +155,7 @@ async def test_silenced_kinds_are_counted_not_sent(fake_api: FakeBotApi) -> None
     notifier.start()
     notifier.publish(Event(EventKind.STREAM, "price stream down", NOW, {"down_seconds": 90}))
     notifier.publish(fill_event())
-    await eventually(lambda: notifier.stats().sent == 1)
+    await eventually(lambda: notifier.stats().sent == 1, timeout=10)
     await notifier.stop(flush_timeout=1)
     assert notifier.stats().silenced == 1
     assert len(fake_api.calls("sendMessage")) == 1
@@ -169,7 +169,7 @@ async def test_a_rejected_token_is_never_logged(
     caplog.set_level(logging.DEBUG)
     notifier.start()
     notifier.publish(fill_event())
-    await eventually(lambda: notifier.stats().failed == 1)
+    await eventually(lambda: notifier.stats().failed == 1, timeout=10)
     await notifier.stop(flush_timeout=1)
     assert notifier.stats().sent == 0
     assert bad_token not in caplog.text
@@ -181,9 +181,19 @@ async def test_photo_and_long_report_are_delivered(fake_api: FakeBotApi) -> None
     notifier.start()
     notifier.send_photo(b"\x89PNG\r\n\x1a\nfake", caption="Daily summary")
     notifier.send_text("line <1> & more\n" * 600)  # ~9,600 characters: several messages
-    await eventually(lambda: notifier.stats().queue_depth == 0)
+    await eventually(lambda: notifier.stats().queue_depth == 0, timeout=10)
     await notifier.stop(flush_timeout=1)
     assert fake_api.photos() == [b"\x89PNG\r\n\x1a\nfake"]
     texts = fake_api.sent_texts(CHAT)
     assert len(texts) >= 3 and all(len(t) <= 4096 for t in texts)
     assert texts[0].startswith("<pre>") and "&lt;1&gt; &amp; more" in texts[0]
+
+
+async def test_publish_from_a_worker_thread_is_delivered(fake_api: FakeBotApi) -> None:
+    notifier = make_notifier(fake_api, ManualClock())
+    notifier.start()
+    await asyncio.to_thread(notifier.publish, fill_event())
+    await eventually(lambda: notifier.stats().sent == 1, timeout=10)
+    await notifier.stop(flush_timeout=1)
+    health = notifier.health()
+    assert health["sent"] == 1 and health["dropped"] == 0 and health["breaker_open"] is False
