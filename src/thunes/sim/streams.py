@@ -178,8 +178,10 @@ class StreamHub:
     # ---- publishing --------------------------------------------------------------------------
 
     async def run(self, interval: float) -> None:
+        """Every `interval` real seconds: fill resting orders the price reached, then publish."""
         while True:
             await asyncio.sleep(interval)
+            self.sim.match_all()
             await self.tick(force=False)
 
     async def close_stale(self) -> None:

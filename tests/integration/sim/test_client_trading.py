@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 from binance import AsyncClient
 from binance.exceptions import BinanceAPIException
 
+from tests.helpers import eventually
+from tests.integration.sim.conftest import binance_client
 from thunes.clock import ManualClock
-from thunes.sim import Simulator
+from thunes.sim import Simulator, SimulatorConfig
 
 FEE = Decimal("0.001")
 
@@ -127,3 +130,25 @@ async def test_crossing_limit_takes_and_ioc_fok_expire(client: AsyncClient, sim:
         )
         assert order["status"] == "EXPIRED" and order["executedQty"] == "0.00000000"
     assert await client.get_open_orders() == []
+
+
+async def test_resting_orders_fill_in_the_background(
+    sim_config: SimulatorConfig, clock: ManualClock
+) -> None:
+    """With no request arriving, the publisher loop still fills orders the price reaches."""
+    ticking = Simulator(dataclasses.replace(sim_config, stream_interval=0.02))
+    async with ticking:
+        client = binance_client(ticking)
+        try:
+            price = ticking.price("BTCUSDT") - Decimal("0.01")
+            await client.order_limit_buy(symbol="BTCUSDT", quantity="0.001", price=str(price))
+            assert ticking.exchange.has_open("BTCUSDT")
+            for _ in range(1440):  # at most one simulated day
+                if ticking.price("BTCUSDT") < price:
+                    break
+                clock.advance(60)
+            await eventually(lambda: not ticking.exchange.has_open("BTCUSDT"))
+        finally:
+            await client.close_connection()
+    (order,) = ticking.exchange.orders.values()
+    assert order.status == "FILLED"
