@@ -38,12 +38,14 @@ from thunes.exchange.guard import RequestGuard
 from thunes.exchange.klines_cache import KlineCache
 from thunes.exchange.parse import (
     MalformedResponse,
+    as_list,
     balances_from_account,
     book_ticker_from_json,
     fill_from_trade,
     interval_ms,
     klines_frame,
     order_from_json,
+    reading,
 )
 from thunes.exchange.ratelimit import RateLimiter, endpoint_weight
 from thunes.exchange.retry import RetryPolicy
@@ -117,7 +119,8 @@ class BinanceGateway:
 
     async def _server_time_raw(self) -> int:
         answer = await self.guard.read(MARKET_DATA, 1, self.client.get_server_time)
-        return int(answer["serverTime"])
+        with reading("server time"):
+            return int(answer["serverTime"])
 
     async def server_time_ms(self) -> int:
         return await self._server_time_raw()
@@ -154,7 +157,8 @@ class BinanceGateway:
 
     async def refresh_rules(self) -> dict[str, SymbolRules]:
         info = await self.guard.read(MARKET_DATA, 20, self.client.get_exchange_info)
-        self._rules = parse_exchange_info(info)
+        with reading("exchangeInfo"):
+            self._rules = parse_exchange_info(info)
         self._rules_at = self.clock.time()
         weight, orders = rate_limits(info)
         self.limiter.set_limits(weight, orders)
@@ -188,7 +192,8 @@ class BinanceGateway:
             return await self.client.get_klines(**params)
 
         rows = await self.guard.read(MARKET_DATA, endpoint_weight("klines"), call)
-        frame = klines_frame(rows, self.time_sync.now_ms()).tail(limit)
+        with reading("klines"):
+            frame = klines_frame(rows, self.time_sync.now_ms()).tail(limit)
         self._klines.put(symbol, interval, frame, step)
         return frame
 
@@ -197,14 +202,16 @@ class BinanceGateway:
             return await self.client.get_symbol_ticker(symbol=symbol)
 
         answer = await self.guard.read(MARKET_DATA, endpoint_weight("ticker/price"), call)
-        return Decimal(str(answer["price"]))
+        with reading("price"):
+            return Decimal(str(answer["price"]))
 
     async def book_ticker(self, symbol: str) -> BookTicker:
         async def call() -> Any:
             return await self.client.get_orderbook_ticker(symbol=symbol)
 
         answer = await self.guard.read(MARKET_DATA, endpoint_weight("ticker/bookTicker"), call)
-        return book_ticker_from_json(answer, self.time_sync.now_ms())
+        with reading("book ticker"):
+            return book_ticker_from_json(answer, self.time_sync.now_ms())
 
     # ---- account --------------------------------------------------------------------------
 
@@ -223,7 +230,9 @@ class BinanceGateway:
         return result
 
     async def balances(self) -> dict[str, Balance]:
-        return balances_from_account(await self.account())
+        account = await self.account()
+        with reading("account"):
+            return balances_from_account(account)
 
     async def get_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
         async def call() -> Any:
@@ -245,7 +254,8 @@ class BinanceGateway:
 
         weight = endpoint_weight("openOrders", "GET", params)
         answer = await self._signed_read(ORDERS, weight, call)
-        return [order_from_json(entry) for entry in answer]
+        with reading("open orders"):
+            return [order_from_json(entry) for entry in as_list(answer, "open orders")]
 
     async def my_trades(
         self, symbol: str, order_id: int | None = None, start_ms: int | None = None
@@ -260,7 +270,9 @@ class BinanceGateway:
             return await self.client.get_my_trades(**params)
 
         answer = await self._signed_read(ORDERS, endpoint_weight("myTrades", "GET", params), call)
-        return sorted((fill_from_trade(t) for t in answer), key=lambda f: (f.time_ms, f.trade_id))
+        with reading("trades"):
+            fills = [fill_from_trade(t) for t in as_list(answer, "trades")]
+        return sorted(fills, key=lambda f: (f.time_ms, f.trade_id))
 
     # ---- orders -------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,14 @@ import numpy as np
 import pandas as pd
 
 from thunes.domain import Side
-from thunes.exchange.types import Balance, BookTicker, ExchangeFill, ExchangeOrder, OrderStatus
+from thunes.exchange.types import (
+    Balance,
+    BookTicker,
+    ExchangeError,
+    ExchangeFill,
+    ExchangeOrder,
+    OrderStatus,
+)
 
 KLINE_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades")
 # Positions of those fields in a Binance kline array (open time is 0, close time is 6).
@@ -35,8 +43,29 @@ INTERVAL_SECONDS = {
 }
 
 
-class MalformedResponse(ValueError):
-    """The exchange answered something THUNES cannot read."""
+class MalformedResponse(ExchangeError, ValueError):
+    """The exchange answered something THUNES cannot read (logged and refused, never guessed)."""
+
+
+_UNREADABLE = (KeyError, ValueError, TypeError, IndexError, ArithmeticError, AttributeError)
+
+
+@contextmanager
+def reading(what: str) -> Iterator[None]:
+    """Turn any failure to read an answer into `MalformedResponse` naming `what`."""
+    try:
+        yield
+    except MalformedResponse:
+        raise
+    except _UNREADABLE as error:
+        raise MalformedResponse(f"unreadable {what}: {type(error).__name__}: {error}") from error
+
+
+def as_list(answer: Any, what: str) -> list[Any]:
+    """The answer if it is a JSON array, else `MalformedResponse`."""
+    if not isinstance(answer, list):
+        raise MalformedResponse(f"unreadable {what}: expected a list, got {type(answer).__name__}")
+    return answer
 
 
 def _dec(value: Any) -> Decimal:
@@ -52,6 +81,7 @@ def interval_ms(interval: str) -> int:
 
 def klines_frame(rows: Sequence[Sequence[Any]], server_now_ms: int) -> pd.DataFrame:
     """Closed bars only (close time ≤ server now), in the kline loader's layout."""
+    rows = as_list(rows, "klines")
     closed = [row for row in rows if int(row[6]) <= server_now_ms]
     opens = pd.to_datetime([int(row[0]) for row in closed], unit="ms", utc=True)
     index = pd.DatetimeIndex(opens, name="open_time")
@@ -94,7 +124,7 @@ def fill_from_trade(entry: Mapping[str, Any]) -> ExchangeFill:
 
 def order_from_json(entry: Mapping[str, Any]) -> ExchangeOrder:
     """A new-order (FULL/RESULT) or query-order answer."""
-    try:
+    with reading("order"):
         side = Side(str(entry["side"]))
         order_id = int(entry["orderId"])
         time_ms = int(entry.get("updateTime") or entry.get("transactTime") or 0)
@@ -113,13 +143,11 @@ def order_from_json(entry: Mapping[str, Any]) -> ExchangeOrder:
             fills=fills,
             update_time_ms=time_ms,
         )
-    except (KeyError, ValueError, TypeError) as error:
-        raise MalformedResponse(f"unreadable order: {error}") from error
 
 
 def balances_from_account(account: Mapping[str, Any]) -> dict[str, Balance]:
     out: dict[str, Balance] = {}
-    for entry in account.get("balances") or []:
+    for entry in as_list(account["balances"], "balances"):
         asset = str(entry["asset"])
         out[asset] = Balance(asset, _dec(entry.get("free")), _dec(entry.get("locked")))
     return out
