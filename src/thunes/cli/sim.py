@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import signal
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -71,7 +71,10 @@ def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], Simulator
     try:
         clock = replay_clock(data, speed=args.speed)
         if args.start:
-            clock = SimClock(start=datetime.fromisoformat(args.start).timestamp(), speed=args.speed)
+            start = datetime.fromisoformat(args.start)
+            if start.tzinfo is None:
+                start = start.replace(tzinfo=UTC)
+            clock = SimClock(start=start.timestamp(), speed=args.speed)
     except (KlineFileError, ValueError) as error:
         return [str(error)], None
     config = SimulatorConfig(

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from decimal import Decimal
 
 import pytest
 
@@ -46,3 +47,12 @@ def test_bad_arguments_exit_2_with_one_line_each(capsys: pytest.CaptureFixture[s
     assert args.handler(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["--data /no/such/BTCUSDT-5m.csv: no such file", "--speed must be positive"]
+
+
+def test_start_is_read_as_utc() -> None:
+    problems, config = sim_command._problems_and_config(
+        parse(["sim", "--start", "2023-02-01T00:00", "--speed", "1", "--balance", "BTC=0.5"])
+    )
+    assert problems == [] and config is not None and config.clock is not None
+    assert abs(config.clock.time() - 1_675_209_600) < 5
+    assert config.balances == {"BTC": Decimal("0.5")}
