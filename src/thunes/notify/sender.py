@@ -121,6 +121,9 @@ class TelegramNotifier:
             if event.kind.value in self._silenced:
                 self._counts["silenced"] += 1
                 return
+            if self._queue.full():  # don't spend time rendering what cannot be queued
+                self._drop(event.kind.value)
+                return
             self._enqueue(Outgoing(event.kind.value, self._render(event)))
         except Exception:  # a sink must never raise into trading
             self._counts["failed"] += 1
@@ -148,9 +151,13 @@ class TelegramNotifier:
             self._queue.put_nowait(item)
             self._idle.clear()
         except asyncio.QueueFull:
-            self._counts["dropped"] += 1
-            self._dropped_unreported += 1
-            log.warning("Telegram queue full: %s message dropped", item.kind)
+            self._drop(item.kind)
+
+    def _drop(self, kind: str) -> None:
+        self._counts["dropped"] += 1
+        self._dropped_unreported += 1
+        if self._dropped_unreported == 1:  # once per burst: an outage must not flood logs
+            log.warning("Telegram queue full: dropping alerts (%s first) until it drains", kind)
 
     def stats(self) -> SenderStats:
         return SenderStats(
