@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.exchange.conftest import GatewayOptions, RequestLog
+from tests.integration.exchange.conftest import RequestLog
 from thunes.clock import ManualClock
 from thunes.domain import OrderIntent, RejectReason, Side
 from thunes.events import EventKind, RecordingSink
@@ -52,21 +52,6 @@ async def test_5xx_on_order_creation_is_unknown_and_not_resent(
     assert result.status is PlacementStatus.UNKNOWN
     assert requests.paths.count("order") == 1
     assert await gateway.get_order("BTCUSDT", "th-5xx-1") is None  # resolved: never created
-
-
-@pytest.fixture
-def options() -> GatewayOptions:
-    return GatewayOptions(request_timeout=0.3)
-
-
-async def test_order_timeout_is_unknown(
-    gateway: BinanceGateway, sim: Simulator, requests: RequestLog
-) -> None:
-    await gateway.sync_time()
-    sim.faults.delay(1.0, n=1)
-    result = await gateway.place_market_order(buy("th-slow-1"))
-    assert result.status is PlacementStatus.UNKNOWN
-    assert requests.paths.count("order") == 1
 
 
 async def test_temporary_read_failures_are_retried_with_backoff(
