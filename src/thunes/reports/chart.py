@@ -1,4 +1,5 @@
-"""The daily summary's picture: cumulative realised PnL (line) over daily PnL (bars), as PNG.
+"""The daily summary's picture, as PNG: the day's realised PnL trade by trade (step line),
+over the last weeks' daily realised PnL (bars).
 
 Drawn with matplotlib's Agg backend on a private Figure (no pyplot state), so it works headless
 and from any thread.
@@ -16,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
-from thunes.reports.daily import DailySummary
+from thunes.reports.daily import DailySummary, day_bounds
 from thunes.reports.format import fmt_money
 
 GREEN, RED, BLUE = "#2e7d32", "#c62828", "#1565c0"
@@ -47,23 +48,38 @@ def _draw_line(
     ax: Any, summary: DailySummary, points: Sequence[tuple[datetime, Decimal]] | None
 ) -> None:
     if points:
-        xs = [t for t, _ in points]
-        ys = [float(v) for _, v in points]
+        ax.plot([t for t, _ in points], [float(v) for _, v in points], color=BLUE, linewidth=2)
         ax.set_ylabel("equity")
         ax.set_title("Equity", fontsize=10, loc="left")
     else:
-        xs = [datetime.combine(h.day, datetime.min.time()) for h in summary.history]
-        ys = [float(h.cumulative) for h in summary.history]
-        ax.set_ylabel("USDT")
-        ax.set_title(
-            f"Cumulative realised PnL, last {len(summary.history)} days (net of fees)",
-            fontsize=10,
-            loc="left",
-        )
-    ax.plot(xs, ys, color=BLUE, linewidth=2, marker="o", markersize=3)
+        _draw_intraday(ax, summary)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.grid(True, alpha=0.3)
-    ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
+
+
+def _draw_intraday(ax: Any, summary: DailySummary) -> None:
+    """The day's realised PnL, trade by trade, as a step line from 00:00 UTC."""
+    start, end = day_bounds(summary.day)
+    last = min(max(summary.generated_at, start), end)
+    xs, ys, running = [start], [0.0], Decimal(0)
+    for trade in summary.trades:
+        running += trade.realized_pnl
+        xs.append(trade.closed_at)
+        ys.append(float(running))
+    xs.append(max(last, xs[-1]))
+    ys.append(ys[-1])
+    ax.step(xs, ys, where="post", color=BLUE, linewidth=2)
+    for trade, x, y in zip(summary.trades, xs[1:], ys[1:], strict=False):
+        colour = GREEN if trade.realized_pnl > 0 else RED
+        ax.plot([x], [y], marker="o", color=colour, markersize=6)
+    if not summary.trades:
+        ax.text(
+            0.5, 0.5, "no trades closed today", transform=ax.transAxes, ha="center", color="grey"
+        )
+    ax.set_xlim(start, end)
+    ax.set_ylabel("USDT")
+    ax.set_title("Realised PnL through the day (UTC, net of fees)", fontsize=10, loc="left")
+    ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
 
 
 def _draw_bars(ax: Any, summary: DailySummary) -> None:
@@ -73,6 +89,6 @@ def _draw_bars(ax: Any, summary: DailySummary) -> None:
     ax.bar(xs, ys, color=colors, width=0.8)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_ylabel("USDT")
-    ax.set_title("Daily realised PnL", fontsize=10, loc="left")
+    ax.set_title(f"Daily realised PnL, last {len(xs)} days", fontsize=10, loc="left")
     ax.grid(True, axis="y", alpha=0.3)
     ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))

@@ -130,6 +130,11 @@ def test_chart_is_a_readable_png(store: Store) -> None:
     assert image.format == "PNG" and image.size[0] >= 600 and image.size[1] >= 400
     colors = image.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colors is not None and len(colors) > 50  # text, lines and bars, not a blank canvas
+    quiet = build_daily_summary(
+        store, DAY + timedelta(days=5), now=NOON, daily_loss_limit=Decimal("20")
+    )
+    assert not quiet.trades
+    assert Image.open(io.BytesIO(render_daily_chart(quiet))).format == "PNG"
 
 
 def test_report_files_are_written(store: Store, tmp_path: Path) -> None:
