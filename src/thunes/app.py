@@ -28,7 +28,13 @@ from thunes.orchestration.daemon_health import DaemonHealth, Probes, StreamStatu
 from thunes.orchestration.job_runs import JobOutcome
 from thunes.orchestration.metrics import DaemonMetrics
 from thunes.orchestration.scheduler import ScheduleSpec
-from thunes.orchestration.sim_runtime import SimRuntime, SimSetupError, start_simulator
+from thunes.orchestration.sim_runtime import (
+    SimRuntime,
+    SimSetupError,
+    start_simulator,
+    weight_scale,
+)
+from thunes.params_store import ParamsFileError, load_published_params, params_path
 from thunes.store import JobRun, Store, db_path
 from thunes.store.audit import AuditTrail
 from thunes.strategy import Strategy, get_strategy
@@ -39,6 +45,7 @@ from thunes.trading.risk import RiskLimits, RiskManager
 log = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit_trail.jsonl"
+MAX_KLINES = 1000
 STREAM_URLS = {
     Mode.TESTNET: "wss://stream.testnet.binance.vision",
     Mode.LIVE: "wss://stream.binance.com:9443",
@@ -91,13 +98,25 @@ def staleness_for(settings: Settings) -> float:
     return max(settings.price_staleness_seconds, 3 * real)
 
 
-def load_strategy(settings: Settings, store: Store) -> Strategy:
-    """The configured strategy with its published parameters (defaults when none passed)."""
-    symbol = settings.symbols[0]
-    published = store.published_params(settings.strategy, symbol)
-    params: dict[str, Any] = dict(published.params) if published is not None else {}
-    strategy = get_strategy(settings.strategy, **params)
-    log.info("strategy %s with %s", strategy.name, params or "default parameters")
+def load_strategy(settings: Settings, audit: AuditTrail | None = None) -> Strategy:
+    """The configured strategy, with the parameters `thunes optimize` published if they match.
+
+    Only parameters that passed the optimiser's guardrails are ever in the file; a file for
+    another strategy is ignored (defaults are used) and a malformed one stops the start-up.
+    """
+    path = params_path(settings.state_dir)
+    try:
+        published = load_published_params(path)
+    except ParamsFileError as exc:
+        raise StartupError(f"{path}: {exc}") from None
+    if published is not None and published.strategy == settings.strategy:
+        strategy = published.build()
+        log.info("strategy %s with published parameters %s", strategy.name, dict(strategy.params))
+        if audit is not None:
+            audit.record("params_loaded", strategy=strategy.name, params=dict(strategy.params))
+        return strategy
+    strategy = get_strategy(settings.strategy)
+    log.info("strategy %s with default parameters %s", strategy.name, dict(strategy.params))
     return strategy
 
 
@@ -127,7 +146,11 @@ async def build(settings: Settings, observer: Observer | None = None) -> Built:
             raise StartupError(str(exc)) from None
         clock, api_url, ws_url = sim.clock, sim.simulator.api_url, sim.simulator.ws_url
         settings = settings.model_copy(
-            update={"api_key": SecretStr(sim.api_key), "api_secret": SecretStr(sim.api_secret)}
+            update={
+                "api_key": SecretStr(sim.api_key),
+                "api_secret": SecretStr(sim.api_secret),
+                "rest_weight_limit": int(settings.rest_weight_limit * weight_scale(settings)),
+            }
         )
         closers.append(sim.stop)
     else:
@@ -168,11 +191,12 @@ async def build(settings: Settings, observer: Observer | None = None) -> Built:
         events=events,
     )
     closers.append(stream.stop)
+    strategy = load_strategy(settings, audit)
     pipeline = CheckPipeline(
         gateway,
         store,
         risk,
-        load_strategy(settings, store),
+        strategy,
         clock,
         PipelineConfig(
             symbols=settings.symbols,
@@ -181,6 +205,7 @@ async def build(settings: Settings, observer: Observer | None = None) -> Built:
             min_confidence=settings.min_confidence,
             stop_loss_pct=settings.stop_loss_pct,
             price_staleness_seconds=staleness_for(settings),
+            kline_limit=min(MAX_KLINES, max(500, strategy.history_bars)),
         ),
         prices=stream,
         audit=audit,

@@ -64,7 +64,7 @@ class DemoPrinter:
             event.kind, "yellow"
         )
         text = to_plain(describe_event(event)).replace("\n", " · ")
-        self.console.print(f"[{style}]  ▶ {text}[/{style}]")
+        self.console.print(f"[{style}]  ▶ {text}[/{style}]", soft_wrap=True)
 
     def on_check(self, report: CheckReport) -> None:
         self.checks += 1
@@ -77,7 +77,11 @@ class DemoPrinter:
             parts.append(f"{result.symbol} {label}{price}")
         when = report.started_at.strftime("%Y-%m-%d %H:%M")
         blocked = f" [red]blocked: {report.blocked}[/red]" if report.blocked else ""
-        self.console.print(f"[dim]{when}[/dim] check {self.checks:>3}: {'; '.join(parts)}{blocked}")
+        took = f"[dim]({report.elapsed_ms:.0f} ms)[/dim]"
+        self.console.print(
+            f"[dim]{when}[/dim] check {self.checks:>3}: {'; '.join(parts)}{blocked} {took}",
+            soft_wrap=True,
+        )
 
     async def on_stop(self, settings: Settings, store: Store, clock: Clock) -> None:
         from thunes.cli.status import collect, render

@@ -86,6 +86,16 @@ def start_time(settings: Settings, store: Store, data: dict[str, Path]) -> float
     return replay_clock(data).time()
 
 
+def weight_scale(settings: Settings) -> float:
+    """How much larger the request-weight budget is in sim mode.
+
+    Binance grants its weight per real minute; a replay at `speed` packs speed/60 simulated
+    minutes into each real one, so the embedded exchange and THUNES' limiter both scale the
+    budget by that factor: every simulated minute keeps Binance's budget.
+    """
+    return max(1.0, settings.sim_speed / 60.0)
+
+
 async def start_simulator(settings: Settings, store: Store) -> SimRuntime:
     data = sim_data(settings)
     clock = SimClock(start=start_time(settings, store, data), speed=settings.sim_speed)
@@ -95,6 +105,7 @@ async def start_simulator(settings: Settings, store: Store) -> SimRuntime:
             data=data,
             clock=clock,
             fee_rate=settings.sim_fee_rate,
+            weight_limit=int(settings.rest_weight_limit * weight_scale(settings)),
             snapshot_path=snapshot if snapshot.exists() else None,
         )
     )
