@@ -37,7 +37,7 @@ def _config() -> SimulatorConfig:
     return SimulatorConfig(clock=ManualClock(start), weight_limit=10**9, stream_interval=3600)
 
 
-async def _until(condition: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
+async def _until(condition: Callable[[], bool], timeout: float) -> None:
     """Poll a condition (a benchmark is allowed to pace itself)."""
     deadline = time.perf_counter() + timeout
     while not condition() and time.perf_counter() < deadline:  # noqa: ASYNC110
