@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import SecretStr
@@ -23,6 +24,8 @@ from thunes.exchange.client import BinanceGateway
 from thunes.exchange.factory import build_gateway
 from thunes.market.stream import PriceStream
 from thunes.market.stream_backfill import gateway_backfill
+from thunes.notify.backend import StoreCommandBackend
+from thunes.notify.front import TelegramFront
 from thunes.orchestration.daemon import Components, Daemon
 from thunes.orchestration.daemon_health import DaemonHealth, Probes, StreamStatus
 from thunes.orchestration.job_runs import JobOutcome
@@ -35,6 +38,8 @@ from thunes.orchestration.sim_runtime import (
     weight_scale,
 )
 from thunes.params_store import ParamsFileError, load_published_params, params_path
+from thunes.reports.daily_files import write_daily_report
+from thunes.reports.snapshot import HealthSnapshot
 from thunes.store import JobRun, Store, db_path
 from thunes.store.audit import AuditTrail
 from thunes.strategy import Strategy, get_strategy
@@ -74,7 +79,7 @@ class Observer:
 
     on_event: Callable[[Event], None] | None = None
     on_check: Callable[[CheckReport], None] | None = None
-    on_stop: Callable[[Settings, Store, Clock], Awaitable[None]] | None = None
+    on_stop: Callable[[Built], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -90,6 +95,16 @@ class Built:
     risk: RiskManager
     sim: SimRuntime | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    front: TelegramFront | None = None
+    health_json: Callable[[], dict[str, Any]] | None = None
+
+    def prices(self) -> dict[str, Decimal]:
+        """The latest stream mid price per symbol (for marks in reports)."""
+        quotes = {s: self.stream.latest(s) for s in self.settings.symbols}
+        return {s: q.mid for s, q in quotes.items() if q is not None}
+
+    def health_snapshot(self) -> HealthSnapshot | None:
+        return HealthSnapshot.from_health_json(self.health_json()) if self.health_json else None
 
 
 def staleness_for(settings: Settings) -> float:
@@ -300,11 +315,18 @@ def compose(
             observer.on_check(report)
 
     async def daily_summary() -> None:
-        from thunes.reports.daily_files import write_daily_report
-
         now = built.clock.now()
-        report = write_daily_report(settings, store, now.date(), now=now)
+        report = write_daily_report(
+            settings,
+            store,
+            now.date(),
+            now=now,
+            prices=built.prices(),
+            health=built.health_snapshot(),
+        )
         log.info("daily summary written to %s", report.text_path)
+        if built.front is not None:
+            built.front.send_daily_report(report)
 
     async def refresh_rules() -> None:
         await built.gateway.refresh_rules()
@@ -354,6 +376,22 @@ def schedule_for(settings: Settings) -> ScheduleSpec:
     )
 
 
+def telegram_front(built: Built, daemon: Daemon) -> TelegramFront:
+    """Alerts and commands; off (one log line) when Telegram is not configured."""
+    settings = built.settings
+    backend = StoreCommandBackend(
+        built.store,
+        built.risk,
+        built.clock,
+        daily_loss_limit=settings.daily_loss_limit,
+        mode=settings.mode.value,
+        prices=built.prices,
+        health=lambda: HealthSnapshot.from_health_json(daemon.health_report().as_json()),
+        balances=built.gateway.balances,
+    )
+    return TelegramFront.from_settings(settings, backend, audit=built.audit)
+
+
 async def run_app(
     settings: Settings,
     *,
@@ -364,11 +402,21 @@ async def run_app(
     """Build, run until stopped, and close everything; returns the exit code."""
     built = await build(settings, observer)
     try:
-        components = compose(built, schedule_for(settings), observer, list(extra_sinks or []))
-        daemon = Daemon(components, schedule_for(settings), duration_s=duration_s)
-        code = await daemon.run()
+        spec = schedule_for(settings)
+        components = compose(built, spec, observer, list(extra_sinks or []))
+        daemon = Daemon(components, spec, duration_s=duration_s)
+        built.health_json = lambda: daemon.health_report().as_json()
+        front = telegram_front(built, daemon)
+        built.front = front
+        built.events.subscribe(front)
+        components.health_probes.probes.alerts = front.health
+        front.start()
+        try:
+            code = await daemon.run()
+        finally:
+            await front.stop()
         if observer is not None and observer.on_stop is not None:
-            await observer.on_stop(built.settings, built.store, built.clock)
+            await observer.on_stop(built)
         return code
     finally:
         for close in reversed(built.closers):

@@ -11,17 +11,17 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from thunes.cli.common import settings_from_args
-from thunes.clock import Clock
-from thunes.config import Settings
 from thunes.events import Event, EventKind
+
+if TYPE_CHECKING:
+    from thunes.app import Built
 from thunes.reports.alerts import describe_event
 from thunes.reports.format import to_plain
-from thunes.store import Store
 from thunes.trading.results import CheckReport, Outcome
 
 DEMO_STATE = Path("state/demo")
@@ -83,14 +83,16 @@ class DemoPrinter:
             soft_wrap=True,
         )
 
-    async def on_stop(self, settings: Settings, store: Store, clock: Clock) -> None:
+    async def on_stop(self, built: Built) -> None:
         from thunes.cli.status import collect, render
         from thunes.reports.daily_files import write_daily_report
 
         self.console.rule("final status")
-        render(collect(store, clock), self.console)
-        now = clock.now()
-        written = write_daily_report(settings, store, now.date(), now=now)
+        render(collect(built.store, built.clock), self.console)
+        now = built.clock.now()
+        written = write_daily_report(
+            built.settings, built.store, now.date(), now=now, prices=built.prices()
+        )
         self.console.rule("daily summary")
         self.console.print(written.text)
         self.console.print(f"report written to {written.text_path} and {written.png_path}")
