@@ -16,10 +16,13 @@ RSI_HISTORY_PERIODS = 35
 
 
 class SmaCrossover(Strategy):
-    """Enter when the fast SMA of closes crosses above the slow one; exit when it crosses below.
+    """Enter when the fast SMA of closes crosses above the slow one; exit while it is below.
 
-    A cross at bar i means fast > slow at i and not at i-1 (below: fast < slow at i, not at
-    i-1), so equality in between delays the cross rather than creating one.
+    A cross at bar i means fast > slow at i and not at i-1, so equality in between delays the
+    cross rather than creating one. The exit is the *state* fast < slow: while in a position
+    its first true bar is exactly the cross below (the position began with fast > slow), so
+    backtests are unchanged, and a live daemon that missed the crossing bar (a skipped check,
+    a restart) still exits at its next check instead of holding until the next cross.
     """
 
     name: ClassVar[str] = "sma"
@@ -47,11 +50,9 @@ class SmaCrossover(Strategy):
         fast = bars.sma("close", int(self.params["fast"]))
         slow = bars.sma("close", int(self.params["slow"]))
         above = fast > slow
-        below = fast < slow
         entries = np.zeros(len(bars), dtype=bool)
-        exits = np.zeros(len(bars), dtype=bool)
         entries[1:] = above[1:] & ~above[:-1]
-        exits[1:] = below[1:] & ~below[:-1]
+        exits = fast < slow
         return entries, exits, _stop(self.params)
 
 

@@ -103,7 +103,7 @@ def reference_backtest(
 def reference_sma_signals(
     closes: list[float], fast: int, slow: int
 ) -> tuple[list[bool], list[bool]]:
-    """Crossovers of exact decimal moving averages."""
+    """Entries on upward crossovers of exact decimal moving averages; exits while below."""
     prices = [Decimal(repr(c)) for c in closes]
 
     def above(i: int, sign: int) -> bool:
@@ -115,7 +115,7 @@ def reference_sma_signals(
     exits = [False] * len(closes)
     for i in range(slow, len(closes)):
         entries[i] = above(i, 1) and not above(i - 1, 1)
-        exits[i] = above(i, -1) and not above(i - 1, -1)
+        exits[i] = above(i, -1)
     return entries, exits
 
 
