@@ -5,6 +5,11 @@ Order of work for a new decision (every step is committed before the next starts
 1. `record_intent` (NEW_INTENT, deterministic client order id) → 2. state SENT →
 3. `place_market_order` → 4. fills and final state from the response → 5. the position.
 
+The operator hears of each order once: one FILL event when it is FILLED (or ends part-filled),
+published right after the position took it in, and one ORDER_REJECTED event when the exchange
+refuses it. `fill_reported:<id>` / `reject_reported:<id>` in the store's kv make a restart or
+reconciliation that adopts the order later publish nothing twice.
+
 An UNKNOWN outcome (timeout, 5xx, lost response) is resolved by looking the client order id up,
 with bounded, backed-off attempts. "Not found" proves nothing until the order-creation window
 (the exchange's recvWindow plus margin) has passed since SENT; only then is the order marked
@@ -37,7 +42,7 @@ from thunes.trading.orders import (
     never_reached,
     state_from_exchange,
 )
-from thunes.trading.portfolio import PositionChange, PositionTracker
+from thunes.trading.portfolio import PositionChange, PositionTracker, fill_facts
 from thunes.trading.ports import Audit, NullAudit, OrderRecordView, RiskGate, TradingStore
 
 log = logging.getLogger(__name__)
@@ -181,7 +186,9 @@ class Executor:
             record.client_order_id, state=OrderState.REJECTED, now=self.clock.now(), error=error
         )
         self._outcome(updated, "rejected", error)
-        self._publish(EventKind.ORDER_REJECTED, f"{updated.symbol} order rejected", updated, error)
+        if reason is not RejectReason.BREAKER_OPEN:  # a local refusal: the breaker alerts itself
+            said = message if code is None else f"{message} (code {code})"
+            self._report_rejection(updated, reason or RejectReason.EXCHANGE_REJECTED, said)
         return ExecutionResult(
             updated.client_order_id,
             updated.symbol,
@@ -266,19 +273,29 @@ class Executor:
         for fill in new_fills:
             self._record_fill(fill, updated.correlation_id)
         self.crash.hit("after_fill_before_position")
-        return self._settle(updated, rules, sent=sent)
+        ended = state.is_final and not record.state.is_final
+        if ended and order.executed_qty <= 0 and state is not OrderState.FILLED:
+            self._report_rejection(updated, RejectReason.EXCHANGE_REJECTED, f"order {state.value}")
+        return self._settle(updated, rules, sent=sent, ended=ended)
 
     def settle(self, record: OrderRecordView, rules: SymbolRules) -> ExecutionResult:
         """Apply a final order's fills to the position if a crash left that undone."""
         return self._settle(record, rules, sent=False)
 
-    def _settle(self, record: OrderRecordView, rules: SymbolRules, sent: bool) -> ExecutionResult:
-        """Apply the order's recorded fills to the position (idempotent) and report."""
+    def _settle(
+        self, record: OrderRecordView, rules: SymbolRules, sent: bool, ended: bool = False
+    ) -> ExecutionResult:
+        """Apply the order's recorded fills to the position (idempotent) and report.
+
+        `ended`: the order reached its final state in this call (it may add no new fills).
+        """
         fills = self.store.fills_for(record.client_order_id)
         pending = bool(fills) and self.positions.pending(record, fills)
         change = self.positions.apply(record, fills, rules) if pending else None
         if change is not None and change.kind == "closed":
             self._closed(record, change)
+        if fills and record.state.is_final and (pending or ended):
+            self._report_fill(record, fills, rules)
         return ExecutionResult(
             record.client_order_id,
             record.symbol,
@@ -315,13 +332,41 @@ class Executor:
             commission_asset=fill.commission_asset,
             trade_id=fill.trade_id,
         )
-        if self.events is not None:
-            data = {"symbol": fill.symbol, "side": fill.side.value, "price": str(fill.price),
-                    "quantity": str(fill.quantity), "client_order_id": fill.client_order_id}
-            self.events.publish(
-                Event(EventKind.FILL, f"{fill.side.value} {fill.symbol}", self.clock.now(),
-                      data, correlation_id)
-            )
+
+    def _report_fill(self, record: OrderRecordView, fills: list[Fill], rules: SymbolRules) -> None:
+        """Publish the order's one FILL event (after the position took it in), never twice."""
+        key = f"fill_reported:{record.client_order_id}"
+        if self.events is None or self.store.kv_get(key):
+            return
+        side = Side(str(record.side))
+        data = fill_facts(record.symbol, side, fills, rules)
+        data["client_order_id"] = record.client_order_id
+        if side is Side.SELL:
+            pnl = self.positions.exit_pnl(record)
+            if pnl is not None:
+                data["pnl"] = pnl
+            data["exit_reason"] = (record.exit_reason or ExitReason.SIGNAL).value
+        self.store.kv_set(key, self.clock.now().isoformat())
+        title = f"{data['action']} filled: {side.value} {record.symbol}"
+        self.events.publish(
+            Event(EventKind.FILL, title, self.clock.now(), data, record.correlation_id)
+        )
+
+    def _report_rejection(
+        self, record: OrderRecordView, reason: RejectReason, message: str
+    ) -> None:
+        """Publish the order's one ORDER_REJECTED event, never twice."""
+        key = f"reject_reported:{record.client_order_id}"
+        if self.events is None or self.store.kv_get(key):
+            return
+        self.store.kv_set(key, self.clock.now().isoformat())
+        data = {"symbol": record.symbol, "side": str(Side(str(record.side)).value),
+                "reason": reason.value, "message": message,
+                "client_order_id": record.client_order_id}
+        title = f"{record.symbol} order rejected"
+        self.events.publish(
+            Event(EventKind.ORDER_REJECTED, title, self.clock.now(), data, record.correlation_id)
+        )
 
     def _outcome(self, record: OrderRecordView, outcome: str, detail: str | None) -> None:
         self.audit.record(
@@ -334,10 +379,3 @@ class Executor:
             executed_qty=record.executed_qty,
             detail=detail or "",
         )
-
-    def _publish(self, kind: EventKind, title: str, record: OrderRecordView, detail: str) -> None:
-        if self.events is not None:
-            data = {"symbol": record.symbol, "client_order_id": record.client_order_id,
-                    "detail": detail}
-            self.events.publish(Event(kind, title, self.clock.now(), data, record.correlation_id))
-

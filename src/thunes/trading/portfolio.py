@@ -15,6 +15,8 @@ Accounting rules (long-only spot, one open position per symbol, one entry order 
 Applying an order to the position is idempotent, so a restart may apply the same order again:
 the executed quantity already applied is recorded per order (`position_applied:<id>`); an entry
 is recomputed from all of its order's fills, an exit applies only the quantity not yet applied.
+An exit also records the position's realised PnL after it (`exit_pnl:<id>`), so the order's
+fill alert can state it even when a restart finishes the report.
 """
 
 from __future__ import annotations
@@ -124,6 +126,11 @@ class PositionTracker:
         )
         return executed != self._applied(record)
 
+    def exit_pnl(self, record: OrderRecordView) -> Decimal | None:
+        """The position's realised PnL right after this exit order was applied (None if never)."""
+        text = self.store.kv_get(_exit_pnl_key(record))
+        return Decimal(text) if text else None
+
     def _applied(self, record: OrderRecordView) -> Decimal:
         return Decimal(self.store.kv_get(_applied_key(record)) or "0")
 
@@ -166,6 +173,7 @@ class PositionTracker:
         if remaining <= 0 or is_dust(remaining, s.avg_price, rules):
             pnl = position.realized_pnl + proceeds - fees - cost_basis(position)
             closed_at = max(f.time for f in fills)
+            self.store.kv_set(_exit_pnl_key(record), str(pnl))
             closed = self.store.close_position(
                 record.symbol, closed_at=closed_at, realized_pnl=pnl, exit_reason=reason
             )
@@ -176,6 +184,7 @@ class PositionTracker:
         position.quantity = remaining
         position.entry_fees_quote -= position.entry_fees_quote * share
         position.realized_pnl += part_pnl
+        self.store.kv_set(_exit_pnl_key(record), str(position.realized_pnl))
         self.store.save_position(position)
         self._mark(record, s.quantity)
         return PositionChange("reduced", position, part_pnl)
@@ -183,6 +192,39 @@ class PositionTracker:
 
 def _applied_key(record: OrderRecordView) -> str:
     return f"position_applied:{record.client_order_id}"
+
+
+def _exit_pnl_key(record: OrderRecordView) -> str:
+    return f"exit_pnl:{record.client_order_id}"
+
+
+def fill_facts(
+    symbol: str, side: Side, fills: Sequence[Fill], rules: SymbolRules
+) -> dict[str, object]:
+    """What one order's fills amount to, in the keys `thunes.reports.alerts` reads for a fill."""
+    s = summarize(fills, rules)
+    fees: dict[str, Decimal] = {}
+    for fill in fills:
+        fees[fill.commission_asset] = fees.get(fill.commission_asset, ZERO) + fill.commission
+    facts: dict[str, object] = {
+        "symbol": symbol,
+        "side": side.value,
+        "action": "entry" if side is Side.BUY else "exit",
+        "price": s.avg_price,
+        "quantity": s.quantity,
+        "quote": s.quote,
+    }
+    if len(fees) <= 1:
+        asset, fee = next(iter(fees.items()), (rules.quote_asset, ZERO))
+        facts.update(fee=fee, fee_asset=asset or rules.quote_asset)
+        return facts
+    # Mixed assets: value base and quote commissions in the quote asset, list the rest.
+    facts.update(fee=s.base_commission * s.avg_price + s.quote_commission,
+                 fee_asset=rules.quote_asset)
+    others = {a: v for a, v in fees.items() if a not in (rules.base_asset, rules.quote_asset)}
+    if others:
+        facts["other_fees"] = ", ".join(f"{v} {a}" for a, v in sorted(others.items()))
+    return facts
 
 
 def _side(record: OrderRecordView) -> Side:

@@ -117,12 +117,38 @@ class FakeGateway:
         self.orders[intent.client_order_id] = order
         return order
 
+    def execute_in_two(self, intent: OrderIntent) -> ExchangeOrder:
+        """Fill `intent` in two trades; answer with the first only (PARTIALLY_FILLED).
+
+        A later lookup finds the whole order FILLED, its trades in the trade list.
+        """
+        whole = self.execute(intent)
+        (fill,) = whole.fills
+        half = self.rules[intent.symbol].round_quantity(fill.quantity / 2)
+        fee_half = (fill.commission / 2).quantize(Decimal("0.00000001"), ROUND_DOWN)
+        self._trade_id += 1
+        first = ExchangeFill(fill.price, half, fee_half, fill.commission_asset, fill.trade_id,
+                             fill.time_ms, fill.order_id)
+        second = ExchangeFill(fill.price, fill.quantity - half, fill.commission - fee_half,
+                              fill.commission_asset, self._trade_id, fill.time_ms + 1000, fill.order_id)
+        self.orders[intent.client_order_id] = ExchangeOrder(
+            whole.symbol, whole.client_order_id, whole.order_id, whole.side, "MARKET",
+            OrderStatus.FILLED, whole.orig_qty, whole.executed_qty, whole.cumulative_quote_qty,
+            fills=(first, second),
+        )
+        return ExchangeOrder(
+            whole.symbol, whole.client_order_id, whole.order_id, whole.side, "MARKET",
+            OrderStatus.PARTIALLY_FILLED, whole.orig_qty, half, half * fill.price, fills=(first,),
+        )
+
     async def place_market_order(self, intent: OrderIntent) -> PlacementResult:
         self.placed.append(intent)
         behaviour = self.behaviours.popleft() if self.behaviours else "fill"
         coid = intent.client_order_id
         if behaviour == "fill":
             return PlacementResult(PlacementStatus.ACCEPTED, coid, self.execute(intent))
+        if behaviour == "partial":
+            return PlacementResult(PlacementStatus.ACCEPTED, coid, self.execute_in_two(intent))
         if behaviour == "unknown_filled":
             self.execute(intent)
             return PlacementResult(PlacementStatus.UNKNOWN, coid, message="timeout")
