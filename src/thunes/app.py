@@ -80,6 +80,7 @@ class Observer:
     on_event: Callable[[Event], None] | None = None
     on_check: Callable[[CheckReport], None] | None = None
     on_stop: Callable[[Built], Awaitable[None]] | None = None
+    on_start: Callable[[Daemon, Built], None] | None = None
 
 
 @dataclass
@@ -411,6 +412,8 @@ async def run_app(
         built.events.subscribe(front)
         components.health_probes.probes.alerts = front.health
         front.start()
+        if observer is not None and observer.on_start is not None:
+            observer.on_start(daemon, built)
         try:
             code = await daemon.run()
         finally:

@@ -187,15 +187,21 @@ class Daemon:
     async def run(self) -> int:
         """Start everything in order, run until stopped, stop gracefully; returns the exit code."""
         loop = asyncio.get_running_loop()
+        handled = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
-        with registered(self):
-            try:
-                await self._start()
-                await self._wait_for_stop()
-            finally:
-                await self._stop()
+                handled.append(sig)
+        try:
+            with registered(self):
+                try:
+                    await self._start()
+                    await self._wait_for_stop()
+                finally:
+                    await self._stop()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
         return 0
 
     def request_stop(self) -> None:
