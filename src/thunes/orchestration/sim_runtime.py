@@ -106,7 +106,9 @@ async def start_simulator(settings: Settings, store: Store) -> SimRuntime:
             clock=clock,
             fee_rate=settings.sim_fee_rate,
             weight_limit=int(settings.rest_weight_limit * weight_scale(settings)),
-            snapshot_path=snapshot if snapshot.exists() else None,
+            # Always set: the simulator restores it when it exists and rewrites it after every
+            # account change, so a SIGKILL even before the first save loses no fill.
+            snapshot_path=snapshot,
         )
     )
     await simulator.start(port=settings.sim_port)
