@@ -17,9 +17,11 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from thunes.intervals import TRADING_INTERVALS
+
 ENV_PREFIX = "THUNES_"
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
-INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
+INTERVALS = TRADING_INTERVALS
 ALERT_KINDS = (
     "fill",
     "order_rejected",

@@ -19,28 +19,12 @@ from thunes.exchange.types import (
     ExchangeOrder,
     OrderStatus,
 )
+from thunes.intervals import INTERVAL_SECONDS
 
 KLINE_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades")
 # Positions of those fields in a Binance kline array (open time is 0, close time is 6).
 _KLINE_FIELDS = (1, 2, 3, 4, 5, 7, 8)
 
-INTERVAL_SECONDS = {
-    "1s": 1,
-    "1m": 60,
-    "3m": 180,
-    "5m": 300,
-    "15m": 900,
-    "30m": 1800,
-    "1h": 3600,
-    "2h": 7200,
-    "4h": 14400,
-    "6h": 21600,
-    "8h": 28800,
-    "12h": 43200,
-    "1d": 86400,
-    "3d": 259200,
-    "1w": 604800,
-}
 
 
 class MalformedResponse(ExchangeError, ValueError):

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from thunes.clock import Clock
 from thunes.domain import Bar
-from thunes.market.stream_cache import INTERVAL_MS
+from thunes.intervals import INTERVAL_MS
 
 MAX_LIMIT = 1000
 

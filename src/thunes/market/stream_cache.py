@@ -16,25 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from thunes.domain import Bar, PriceQuote
-
-MINUTE_MS = 60_000
-INTERVAL_MS: dict[str, int] = {
-    "1s": 1_000,
-    "1m": MINUTE_MS,
-    "3m": 3 * MINUTE_MS,
-    "5m": 5 * MINUTE_MS,
-    "15m": 15 * MINUTE_MS,
-    "30m": 30 * MINUTE_MS,
-    "1h": 60 * MINUTE_MS,
-    "2h": 120 * MINUTE_MS,
-    "4h": 240 * MINUTE_MS,
-    "6h": 360 * MINUTE_MS,
-    "8h": 480 * MINUTE_MS,
-    "12h": 720 * MINUTE_MS,
-    "1d": 1440 * MINUTE_MS,
-    "3d": 3 * 1440 * MINUTE_MS,
-    "1w": 7 * 1440 * MINUTE_MS,
-}
+from thunes.intervals import INTERVAL_MS
 
 MALFORMED = "malformed"
 UNKNOWN_STREAM = "unknown_stream"

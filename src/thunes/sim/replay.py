@@ -16,26 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from thunes.intervals import INTERVAL_MS, MINUTE_MS
 from thunes.market.klines import load_klines
 
-MINUTE_MS = 60_000
-INTERVAL_MS = {
-    "1s": 1_000,
-    "1m": MINUTE_MS,
-    "3m": 3 * MINUTE_MS,
-    "5m": 5 * MINUTE_MS,
-    "15m": 15 * MINUTE_MS,
-    "30m": 30 * MINUTE_MS,
-    "1h": 60 * MINUTE_MS,
-    "2h": 120 * MINUTE_MS,
-    "4h": 240 * MINUTE_MS,
-    "6h": 360 * MINUTE_MS,
-    "8h": 480 * MINUTE_MS,
-    "12h": 720 * MINUTE_MS,
-    "1d": 1440 * MINUTE_MS,
-    "3d": 3 * 1440 * MINUTE_MS,
-    "1w": 7 * 1440 * MINUTE_MS,
-}
 # Binance weeks start on Monday; the epoch was a Thursday.
 _WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
 
