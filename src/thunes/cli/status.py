@@ -1,7 +1,10 @@
-"""`thunes status`: positions, open orders, today's PnL, risk state and last job runs.
+"""`thunes status`: the same story as Telegram's /status, plus open orders and job runs.
 
-Reads only the state database, so it works while the daemon runs and without the exchange.
-`--json` prints the same facts as one JSON object (Decimals as strings, times in ISO 8601).
+The numbers come from `thunes.reports.status.build_status` / `render_status_text` (what the
+Telegram command renders), read from the state database. Breakers and the price stream live
+only in the running daemon: they are read from its health endpoint with a short timeout; when
+it does not answer, status says so instead of guessing. `--json` prints the same facts as one
+JSON object (Decimals as strings, times in ISO 8601).
 """
 
 from __future__ import annotations
@@ -9,21 +12,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from thunes import __version__
 from thunes.cli.common import add_env_file_option, settings_from_args
 from thunes.clock import Clock, SystemClock
+from thunes.reports.snapshot import HealthSnapshot
+from thunes.reports.status import StatusView, build_status, render_status_text
 from thunes.store import Store, StoreError, db_path
 from thunes.trading.orders import IN_FLIGHT
 from thunes.trading.reconcile import LAST_RECONCILIATION_KEY
 
 EXIT_FAILED = 1
+HEALTH_TIMEOUT_SECONDS = 1.0
+NO_DAEMON = "daemon not running (no live breaker/stream state)"
+DEFAULT_DAILY_LOSS_LIMIT = Decimal("20")
 
 
 def register(subparsers: Any) -> None:
@@ -33,28 +46,104 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def collect(store: Store, clock: Clock) -> dict[str, Any]:
-    """Everything `status` shows, as plain data (read from the store only)."""
+def fetch_health(
+    host: str, port: int, timeout: float = HEALTH_TIMEOUT_SECONDS
+) -> tuple[dict[str, Any] | None, str]:
+    """The daemon's `/health` report, or (None, why not). A 503 still carries the report."""
+    url = f"http://{host}:{port}/health"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as answer:
+            body = answer.read()
+    except urllib.error.HTTPError as error:
+        body = error.read()
+    except (OSError, ValueError) as error:
+        return None, f"{url}: {getattr(error, 'reason', None) or error}"
+    try:
+        report = json.loads(body)
+    except ValueError:
+        return None, f"{url}: unreadable answer"
+    if not isinstance(report, dict) or not isinstance(report.get("components"), dict):
+        return None, f"{url}: not a THUNES health report"
+    return report, ""
+
+
+def _detail(report: Mapping[str, Any], name: str) -> dict[str, Any]:
+    component = report.get("components", {}).get(name) or {}
+    return dict(component.get("detail") or {})
+
+
+def collect(
+    store: Store,
+    clock: Clock,
+    *,
+    health: Mapping[str, Any] | None = None,
+    daemon_error: str | None = None,
+    daily_loss_limit: Decimal = DEFAULT_DAILY_LOSS_LIMIT,
+    mode: str = "",
+) -> dict[str, Any]:
+    """Everything `status` shows, as plain data.
+
+    `health` is the daemon's `/health` report; `daemon_error` says why there is none (None when
+    the daemon was not asked, as in `thunes demo`'s final status).
+    """
     now = clock.now()
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    risk = store.risk_state()
-    in_flight = [o for o in store.orders_in_states(IN_FLIGHT)]
+    snapshot = HealthSnapshot.from_health_json(health) if health is not None else None
+    view = build_status(store, now, daily_loss_limit=daily_loss_limit, health=snapshot,
+                        mode=mode, version=__version__)
+    asked = health is not None or daemon_error is not None
     return {
         "time": now,
+        "text": _status_text(view, health, asked),
+        "summary": _summary(view),
+        "daemon": {"running": health is not None, "error": daemon_error or ""} if asked else None,
+        "breakers": _detail(health, "breakers").get("open") if health is not None else None,
+        "stream": _detail(health, "stream") if health is not None else None,
+        **_store_facts(store, view),
+    }
+
+
+def _status_text(view: StatusView, health: Mapping[str, Any] | None, asked: bool) -> str:
+    text = render_status_text(view)
+    if health is not None:
+        return text + "\n  daemon           running"
+    head, _, _ = text.partition("\n\nSystem\n")
+    rows = ["", "System", f"  {NO_DAEMON}" if asked else "  live state not read"]
+    rows.append(f"  failing jobs     {len(view.failing_jobs) or 'none'}")
+    rows += [f"    {job}" for job in view.failing_jobs]
+    return "\n".join([head, *rows])
+
+
+def _summary(view: StatusView) -> dict[str, Any]:
+    return {
+        "entries_allowed": view.entries_allowed,
+        "today_pnl": view.today_pnl,
+        "daily_loss_used": view.daily_loss_used,
+        "daily_loss_limit": view.daily_loss_limit,
+        "unrealized_pnl": view.unrealized_pnl,
+        "open_breakers": list(view.health.open_breakers),
+        "stream_connected": view.health.stream_connected,
+        "failing_jobs": list(view.failing_jobs),
+    }
+
+
+def _store_facts(store: Store, view: StatusView) -> dict[str, Any]:
+    risk = store.risk_state()
+    return {
         "positions": [asdict(p) for p in store.open_positions()],
         "open_orders": [
             {"client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side,
              "state": o.state, "quantity": o.quantity, "quote_quantity": o.quote_quantity,
              "executed_qty": o.executed_qty, "updated_at": o.updated_at, "error": o.error}
-            for o in in_flight
+            for o in store.orders_in_states(IN_FLIGHT)
         ],
-        "realized_pnl_today": store.realized_pnl(day_start, day_start + timedelta(days=1)),
+        "realized_pnl_today": view.today_pnl,
         "risk": {
             "kill_switch": risk.kill_switch,
             "kill_reason": risk.kill_reason,
             "killed_at": risk.killed_at,
             "paused": risk.paused,
-            "cooldowns": {s: u for s, u in risk.cooldowns.items() if u > now},
+            "cooldowns": dict(view.cooldowns),
         },
         "last_reconciliation": store.kv_get(LAST_RECONCILIATION_KEY) or "",
         "job_runs": {k: asdict(v) for k, v in store.last_job_runs().items()},
@@ -87,17 +176,8 @@ def _text(value: Any) -> str:
 
 
 def render(data: dict[str, Any], console: Console) -> None:
-    risk = data["risk"]
-    state = "ON: " + risk["kill_reason"] if risk["kill_switch"] else "off"
-    console.print(f"[bold]THUNES status[/bold] at {_text(data['time'])}")
-    console.print(f"kill-switch: {state}   paused: {'yes' if risk['paused'] else 'no'}   "
-                  f"today's realised PnL: {_text(data['realized_pnl_today'])}")
-    cooldowns = ", ".join(f"{s} until {_text(u)}" for s, u in risk["cooldowns"].items())
-    console.print(f"cool-downs: {cooldowns or 'none'}")
-    console.print(f"last reconciliation: {data['last_reconciliation'] or 'never'}")
-    _table(console, "positions", ["symbol", "quantity", "avg entry", "opened"],
-           [[p["symbol"], p["quantity"], p["avg_entry_price"], p["opened_at"]]
-            for p in data["positions"]])
+    console.print(escape(data["text"]), highlight=False)
+    console.print(f"last reconciliation: {escape(data['last_reconciliation'] or 'never')}")
     _table(console, "open / in-flight orders", ["client order id", "symbol", "side", "state",
                                                  "executed", "updated"],
            [[o["client_order_id"], o["symbol"], o["side"], o["state"], o["executed_qty"],
@@ -128,11 +208,14 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    health, why = fetch_health(settings.health_host, settings.health_port)
     try:
-        data = collect(store, SystemClock())
+        data = collect(store, SystemClock(), health=health, daemon_error=why or None,
+                       daily_loss_limit=settings.daily_loss_limit, mode=settings.mode.value)
     finally:
         store.close()
     if args.json:
+        data.pop("text")
         print(json.dumps(_plain(data), indent=2, sort_keys=True))
     else:
         render(data, Console())
