@@ -22,6 +22,7 @@ from thunes.config import Mode, Settings
 from thunes.events import Event, EventBus, EventSink
 from thunes.exchange.client import BinanceGateway
 from thunes.exchange.factory import build_gateway
+from thunes.exchange.types import AuthError, ExchangeError
 from thunes.market.stream import PriceStream
 from thunes.market.stream_backfill import gateway_backfill
 from thunes.notify.backend import StoreCommandBackend
@@ -333,12 +334,17 @@ def compose(
         await built.gateway.refresh_rules()
 
     async def preflight() -> None:
+        """Clock offset and symbol rules. An unreachable exchange is not fatal: the daemon
+        runs without trading (health says why) and reconciles when it answers. Refused
+        credentials are fatal: waiting cannot fix them."""
         try:
-            server_ms = await built.gateway.server_time_ms()
-        except Exception as exc:
-            raise StartupError(f"exchange unreachable: {exc}") from None
-        drift = server_ms - built.clock.time_ms()
-        log.info("exchange reachable, clock offset %d ms", drift)
+            report = await built.gateway.start()
+        except AuthError as exc:
+            raise StartupError(f"the exchange refused the API key: {exc}") from None
+        except ExchangeError as exc:
+            log.error("exchange preflight failed, not trading until it answers: %s", exc)
+            return
+        log.info("exchange reachable, clock offset %.0f ms", report.offset_ms)
 
     async def start_stream() -> None:
         await built.stream.start()

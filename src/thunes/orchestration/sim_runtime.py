@@ -6,6 +6,7 @@ stop, so a restarted daemon reconciles against the same exchange at the same mom
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 from thunes.clock import SimClock
 from thunes.config import Settings
 from thunes.market.klines import symbol_from_filename
+from thunes.orchestration.footprint import release_free_memory, stream_interval
 from thunes.sim import Simulator, SimulatorConfig, default_data, replay_clock
 from thunes.store import Store
 
@@ -71,10 +73,23 @@ def sim_data(settings: Settings) -> dict[str, Path]:
     return {s: available[s] for s in settings.symbols}
 
 
+def _snapshot_time(snapshot: Path) -> float | None:
+    """Simulated time of the exchange's last saved change (written on every change)."""
+    try:
+        value = json.loads(snapshot.read_text()).get("time_ms")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) / 1000 if isinstance(value, int | float) else None
+
+
 def start_time(settings: Settings, store: Store, data: dict[str, Path]) -> float:
-    saved = store.kv_get(SIM_TIME_KEY)
-    if saved is not None:
-        return float(saved)
+    """Where the replay resumes: never before anything the exchange or THUNES already saw."""
+    saved = [float(v) for v in [store.kv_get(SIM_TIME_KEY)] if v is not None]
+    snapshot_time = _snapshot_time(settings.state_dir / SNAPSHOT_FILE)
+    if snapshot_time is not None:
+        saved.append(snapshot_time)
+    if saved:
+        return max(saved)
     if settings.sim_start:
         try:
             when = datetime.fromisoformat(settings.sim_start)
@@ -109,9 +124,11 @@ async def start_simulator(settings: Settings, store: Store) -> SimRuntime:
             # Always set: the simulator restores it when it exists and rewrites it after every
             # account change, so a SIGKILL even before the first save loses no fill.
             snapshot_path=snapshot,
+            stream_interval=stream_interval(settings.sim_speed),
         )
     )
     await simulator.start(port=settings.sim_port)
+    release_free_memory()  # the replay's CSV parse buffers
     log.info(
         "simulator on %s replaying %s from %s at %gx",
         simulator.base_url,

@@ -142,7 +142,8 @@ class Simulator:
         return self.market.price(symbol)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"version": 1, "exchange": self.exchange.snapshot()}
+        """The account state, and the simulated time it was taken at (for a restart)."""
+        return {"version": 1, "time_ms": self.market.now_ms(), "exchange": self.exchange.snapshot()}
 
     def save_snapshot(self, path: Path) -> None:
         tmp = path.with_suffix(path.suffix + ".tmp")
