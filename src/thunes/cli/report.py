@@ -8,16 +8,17 @@ positions show no unrealised PnL here because no live price is read.
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from thunes.cli.common import add_env_file_option, settings_from_args
+from thunes.cli.common import (
+    EXIT_FAILED,
+    add_env_file_option,
+    open_existing_store,
+    settings_from_args,
+)
 from thunes.clock import SystemClock
-from thunes.store import Store, StoreError, db_path
-
-EXIT_FAILED = 1
 
 
 def _day(value: str) -> date:
@@ -39,14 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from thunes.reports.daily_files import write_daily_report  # matplotlib: import on use
 
     settings = settings_from_args(args)
-    path = db_path(settings.state_dir)
-    if not path.exists():
-        print(f"no THUNES state at {path} yet (the daemon has not run here)", file=sys.stderr)
-        return EXIT_FAILED
-    try:
-        store = Store.open(path)
-    except StoreError as error:
-        print(f"error: {error}", file=sys.stderr)
+    store = open_existing_store(settings)
+    if store is None:
         return EXIT_FAILED
     now = SystemClock().now()
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -25,15 +24,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from thunes import __version__
-from thunes.cli.common import add_env_file_option, settings_from_args
+from thunes.cli.common import (
+    EXIT_FAILED,
+    add_env_file_option,
+    open_existing_store,
+    settings_from_args,
+)
 from thunes.clock import Clock, SystemClock
 from thunes.reports.snapshot import HealthSnapshot
 from thunes.reports.status import StatusView, build_status, render_status_text
-from thunes.store import Store, StoreError, db_path
+from thunes.store import Store
 from thunes.trading.orders import IN_FLIGHT
 from thunes.trading.reconcile import LAST_RECONCILIATION_KEY
 
-EXIT_FAILED = 1
 HEALTH_TIMEOUT_SECONDS = 1.0
 NO_DAEMON = "daemon not running (no live breaker/stream state)"
 DEFAULT_DAILY_LOSS_LIMIT = Decimal("20")
@@ -89,8 +92,14 @@ def collect(
     """
     now = clock.now()
     snapshot = HealthSnapshot.from_health_json(health) if health is not None else None
-    view = build_status(store, now, daily_loss_limit=daily_loss_limit, health=snapshot,
-                        mode=mode, version=__version__)
+    view = build_status(
+        store,
+        now,
+        daily_loss_limit=daily_loss_limit,
+        health=snapshot,
+        mode=mode,
+        version=__version__,
+    )
     asked = health is not None or daemon_error is not None
     return {
         "time": now,
@@ -132,9 +141,17 @@ def _store_facts(store: Store, view: StatusView) -> dict[str, Any]:
     return {
         "positions": [asdict(p) for p in store.open_positions()],
         "open_orders": [
-            {"client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side,
-             "state": o.state, "quantity": o.quantity, "quote_quantity": o.quote_quantity,
-             "executed_qty": o.executed_qty, "updated_at": o.updated_at, "error": o.error}
+            {
+                "client_order_id": o.client_order_id,
+                "symbol": o.symbol,
+                "side": o.side,
+                "state": o.state,
+                "quantity": o.quantity,
+                "quote_quantity": o.quote_quantity,
+                "executed_qty": o.executed_qty,
+                "updated_at": o.updated_at,
+                "error": o.error,
+            }
             for o in store.orders_in_states(IN_FLIGHT)
         ],
         "realized_pnl_today": view.today_pnl,
@@ -148,9 +165,15 @@ def _store_facts(store: Store, view: StatusView) -> dict[str, Any]:
         "last_reconciliation": store.kv_get(LAST_RECONCILIATION_KEY) or "",
         "job_runs": {k: asdict(v) for k, v in store.last_job_runs().items()},
         "recent_orders": [
-            {"client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side,
-             "state": o.state, "avg_price": o.avg_price, "executed_qty": o.executed_qty,
-             "updated_at": o.updated_at}
+            {
+                "client_order_id": o.client_order_id,
+                "symbol": o.symbol,
+                "side": o.side,
+                "state": o.state,
+                "avg_price": o.avg_price,
+                "executed_qty": o.executed_qty,
+                "updated_at": o.updated_at,
+            }
             for o in store.recent_orders(10)
         ],
     }
@@ -178,12 +201,28 @@ def _text(value: Any) -> str:
 def render(data: dict[str, Any], console: Console) -> None:
     console.print(escape(data["text"]), highlight=False)
     console.print(f"last reconciliation: {escape(data['last_reconciliation'] or 'never')}")
-    _table(console, "open / in-flight orders", ["client order id", "symbol", "side", "state",
-                                                 "executed", "updated"],
-           [[o["client_order_id"], o["symbol"], o["side"], o["state"], o["executed_qty"],
-             o["updated_at"]] for o in data["open_orders"]])
-    _table(console, "last job runs", ["job", "started", "outcome", "error"],
-           [[k, j["started_at"], j["outcome"], j["error"]] for k, j in data["job_runs"].items()])
+    _table(
+        console,
+        "open / in-flight orders",
+        ["client order id", "symbol", "side", "state", "executed", "updated"],
+        [
+            [
+                o["client_order_id"],
+                o["symbol"],
+                o["side"],
+                o["state"],
+                o["executed_qty"],
+                o["updated_at"],
+            ]
+            for o in data["open_orders"]
+        ],
+    )
+    _table(
+        console,
+        "last job runs",
+        ["job", "started", "outcome", "error"],
+        [[k, j["started_at"], j["outcome"], j["error"]] for k, j in data["job_runs"].items()],
+    )
 
 
 def _table(console: Console, title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -199,19 +238,19 @@ def _table(console: Console, title: str, columns: list[str], rows: list[list[Any
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    path = db_path(settings.state_dir)
-    if not path.exists():
-        print(f"no THUNES state at {path} yet (the daemon has not run here)", file=sys.stderr)
-        return EXIT_FAILED
-    try:
-        store = Store.open(path)
-    except StoreError as error:
-        print(f"error: {error}", file=sys.stderr)
+    store = open_existing_store(settings)
+    if store is None:
         return EXIT_FAILED
     health, why = fetch_health(settings.health_host, settings.health_port)
     try:
-        data = collect(store, SystemClock(), health=health, daemon_error=why or None,
-                       daily_loss_limit=settings.daily_loss_limit, mode=settings.mode.value)
+        data = collect(
+            store,
+            SystemClock(),
+            health=health,
+            daemon_error=why or None,
+            daily_loss_limit=settings.daily_loss_limit,
+            mode=settings.mode.value,
+        )
     finally:
         store.close()
     if args.json:
