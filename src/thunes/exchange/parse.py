@@ -19,7 +19,7 @@ from thunes.exchange.types import (
     ExchangeOrder,
     OrderStatus,
 )
-from thunes.intervals import INTERVAL_SECONDS
+from thunes.intervals import INTERVAL_MS
 
 KLINE_COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "trades")
 # Positions of those fields in a Binance kline array (open time is 0, close time is 6).
@@ -58,7 +58,7 @@ def _dec(value: Any) -> Decimal:
 
 def interval_ms(interval: str) -> int:
     try:
-        return INTERVAL_SECONDS[interval] * 1000
+        return INTERVAL_MS[interval]
     except KeyError:
         raise ValueError(f"unknown interval {interval!r}") from None
 

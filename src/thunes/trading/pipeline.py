@@ -29,6 +29,7 @@ from thunes.clock import Clock
 from thunes.domain import RejectReason
 from thunes.events import EventBus
 from thunes.exchange.types import ExchangeGateway, SymbolRules
+from thunes.intervals import INTERVAL_SECONDS
 from thunes.strategy import Strategy
 from thunes.trading.executor import DEFAULT_ORDER_WINDOW_SECONDS, CrashPoints, Executor
 from thunes.trading.ports import Audit, NullAudit, PriceSource, RiskGate, TradingStore
@@ -38,10 +39,6 @@ from thunes.trading.symbol_check import SymbolCheck
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = {
-    "1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "2h": 7200,
-    "4h": 14400, "6h": 21600, "8h": 28800, "12h": 43200, "1d": 86400,
-}
 
 
 @dataclass(frozen=True)
