@@ -161,11 +161,8 @@ def bench_loopback(n: int) -> list[tuple[str, str]]:
 
 
 async def _recovery(rounds: int) -> dict[str, list[float]]:
-    import thunes.sim.streams as sim_streams
     from thunes.sim import Simulator, SimulatorConfig, replay_clock
 
-    if sim_streams.Connection.__hash__ is None:  # simulator keeps connections in a set
-        sim_streams.Connection.__hash__ = object.__hash__  # type: ignore[method-assign]
     speed = 60.0
     clock = replay_clock(speed=speed)
     sim = Simulator(SimulatorConfig(clock=clock, stream_interval=0.02))

@@ -9,7 +9,6 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-import thunes.sim.streams as sim_streams
 from thunes.clock import SimClock
 from thunes.domain import Bar
 from thunes.sim import Simulator, SimulatorConfig, replay_clock
@@ -23,9 +22,7 @@ def sim_clock() -> SimClock:
 
 
 @pytest.fixture
-async def sim(sim_clock: SimClock, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Simulator]:
-    if sim_streams.Connection.__hash__ is None:  # the simulator keeps connections in a set
-        monkeypatch.setattr(sim_streams.Connection, "__hash__", object.__hash__)
+async def sim(sim_clock: SimClock) -> AsyncIterator[Simulator]:
     simulator = Simulator(SimulatorConfig(clock=sim_clock, stream_interval=0.05))
     await simulator.start(port=0)
     try:
