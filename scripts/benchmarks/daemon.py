@@ -211,13 +211,13 @@ def _week() -> list[tuple[str, str]]:
             samples.append(_sample(child.pid, origin))
         code, _ = child.terminate()
         entries = child.audit()
+        skipped = child.stderr_text().count("maximum number of running instances")
     warm = next(s for s in samples if s.at >= day_s)
     end = samples[-1]
     peak = max(s.rss_mb for s in samples)
     growth = 100 * (end.rss_mb - warm.rss_mb) / warm.rss_mb
     cpu_pct = 100 * (end.cpu_s - samples[0].cpu_s) / (end.at - samples[0].at)
     counts = _week_counts(entries)
-    skipped = child.stderr_text().count("maximum number of running instances")
     return [
         ("week: speed, real duration", f"{WEEK_SPEED:g}x, {end.at:.0f} s"),
         ("week: simulated span of checks", counts["span"]),
