@@ -88,7 +88,15 @@ class DemoPrinter:
         from thunes.reports.daily_files import write_daily_report
 
         self.console.rule("final status")
-        render(collect(built.store, built.clock), self.console)
+        settings = built.settings
+        status = collect(
+            built.store,
+            built.clock,
+            daily_loss_limit=settings.daily_loss_limit,
+            mode=settings.mode.value,
+            daemon_error="the demo daemon has stopped",
+        )
+        render(status, self.console)
         now = built.clock.now()
         written = write_daily_report(
             built.settings, built.store, now.date(), now=now, prices=built.prices()
