@@ -1,0 +1,173 @@
+"""Construct every component for a mode (nothing trades yet)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import SecretStr
+
+from thunes.app.parts import (
+    AUDIT_FILE,
+    MAX_KLINES,
+    STREAM_URLS,
+    AuditSink,
+    Built,
+    CallbackSink,
+    Observer,
+    StartupError,
+    load_strategy,
+    open_store,
+    staleness_for,
+)
+from thunes.clock import Clock, SystemClock
+from thunes.config import Mode, Settings
+from thunes.events import EventBus
+from thunes.exchange.client import BinanceGateway
+from thunes.exchange.factory import build_gateway
+from thunes.market.stream import PriceStream
+from thunes.market.stream_backfill import gateway_backfill
+from thunes.orchestration.sim_runtime import (
+    SimRuntime,
+    SimSetupError,
+    start_simulator,
+    weight_scale,
+)
+from thunes.store import Store
+from thunes.store.audit import AuditTrail
+from thunes.strategy import Strategy
+from thunes.trading.pipeline import CheckPipeline, PipelineConfig
+from thunes.trading.risk import RiskLimits, RiskManager
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExchangeSide:
+    """Where the exchange is for this mode, and the clock trading runs on."""
+
+    settings: Settings
+    clock: Clock
+    api_url: str | None
+    ws_url: str
+    sim: SimRuntime | None = None
+
+
+async def exchange_side(settings: Settings, store: Store) -> ExchangeSide:
+    """Sim: start the embedded simulator and trade on its clock; else the real endpoints."""
+    if settings.mode is not Mode.SIM:
+        return ExchangeSide(settings, SystemClock(), None, STREAM_URLS[settings.mode])
+    try:
+        sim = await start_simulator(settings, store)
+    except SimSetupError as exc:
+        raise StartupError(str(exc)) from None
+    sim_settings = settings.model_copy(
+        update={
+            "api_key": SecretStr(sim.api_key),
+            "api_secret": SecretStr(sim.api_secret),
+            "rest_weight_limit": int(settings.rest_weight_limit * weight_scale(settings)),
+        }
+    )
+    return ExchangeSide(sim_settings, sim.clock, sim.simulator.api_url, sim.simulator.ws_url, sim)
+
+
+def risk_manager(
+    settings: Settings, store: Store, clock: Clock, events: EventBus, audit: AuditTrail
+) -> RiskManager:
+    limits = RiskLimits(
+        daily_loss_limit=settings.daily_loss_limit,
+        max_open_positions=settings.max_open_positions,
+        cooldown=timedelta(minutes=settings.cooldown_minutes),
+    )
+    return RiskManager(limits, store, clock, events=events, audit=audit)
+
+
+def price_stream(side: ExchangeSide, gateway: BinanceGateway, events: EventBus) -> PriceStream:
+    settings = side.settings
+    # In sim mode the clock runs `speed` times faster than the simulator's real-time stream:
+    # keep the stream's limits at least a few real seconds long.
+    real = settings.sim_speed if settings.mode is Mode.SIM else 1.0
+    return PriceStream(
+        side.ws_url,
+        settings.symbols,
+        settings.timeframe,
+        side.clock,
+        watchdog_seconds=max(settings.ws_watchdog_seconds, 5 * real),
+        backoff_cap=max(settings.ws_backoff_cap_seconds, 5 * real),
+        staleness_seconds=staleness_for(settings),
+        open_timeout=10 * real,
+        down_alert_seconds=max(120.0, 10 * real),
+        backfill=gateway_backfill(gateway, settings.timeframe, side.clock),
+        events=events,
+    )
+
+
+def pipeline_config(settings: Settings, strategy: Strategy) -> PipelineConfig:
+    return PipelineConfig(
+        symbols=settings.symbols,
+        interval=settings.timeframe,
+        quote_amount=settings.quote_amount,
+        min_confidence=settings.min_confidence,
+        stop_loss_pct=settings.stop_loss_pct,
+        price_staleness_seconds=staleness_for(settings),
+        kline_limit=min(MAX_KLINES, max(500, strategy.history_bars)),
+    )
+
+
+async def build(settings: Settings, observer: Observer | None = None) -> Built:
+    """Construct every component for `settings.mode`; nothing trades yet.
+
+    If any part fails, what was already started is closed again before the error propagates.
+    """
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    try:
+        return await _build_on(settings, store, closers, observer)
+    except BaseException:
+        for close in reversed(closers):
+            with contextlib.suppress(Exception):
+                await close()
+        store.close()
+        raise
+
+
+async def _build_on(
+    settings: Settings,
+    store: Store,
+    closers: list[Callable[[], Awaitable[None]]],
+    observer: Observer | None,
+) -> Built:
+    side = await exchange_side(settings, store)
+    if side.sim is not None:
+        closers.append(side.sim.stop)
+    settings, clock, events = side.settings, side.clock, EventBus()
+    audit = AuditTrail(settings.log_dir / AUDIT_FILE, clock, secrets=settings.secrets())
+    events.subscribe(AuditSink(audit))
+    if observer is not None and observer.on_event is not None:
+        events.subscribe(CallbackSink(observer.on_event))
+    gateway = await build_gateway(
+        settings, clock, events, api_url=side.api_url, wire_clock=SystemClock()
+    )
+    closers.append(gateway.close)
+    risk = risk_manager(settings, store, clock, events, audit)
+    stream = price_stream(side, gateway, events)
+    closers.append(stream.stop)
+    strategy = load_strategy(settings, audit)
+    pipeline = CheckPipeline(
+        gateway,
+        store,
+        risk,
+        strategy,
+        clock,
+        pipeline_config(settings, strategy),
+        prices=stream,
+        audit=audit,
+        events=events,
+    )
+    return Built(
+        settings, clock, events, store, audit, gateway, stream, pipeline, risk, side.sim, closers
+    )

@@ -1,0 +1,174 @@
+"""Wire built components into what the daemon drives: probes, metrics, scheduled work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from thunes.app.parts import Built, Observer, StartupError
+from thunes.config import Mode, Settings
+from thunes.events import EventSink
+from thunes.exchange.types import AuthError, ExchangeError
+from thunes.market.stream import PriceStream
+from thunes.orchestration.daemon import Components
+from thunes.orchestration.daemon_health import DaemonHealth, Probes, StreamStatus
+from thunes.orchestration.job_runs import JobOutcome
+from thunes.orchestration.metrics import DaemonMetrics
+from thunes.orchestration.scheduler import ScheduleSpec
+from thunes.reports.daily_files import write_daily_report
+from thunes.store import JobRun, Store
+from thunes.trading.pipeline import CheckPipeline
+from thunes.trading.results import CheckReport
+
+log = logging.getLogger(__name__)
+
+
+class PipelineReconciler:
+    """The daemon's reconciliation job: the strict start-up pass first, then routine passes."""
+
+    def __init__(self, pipeline: CheckPipeline) -> None:
+        self.pipeline = pipeline
+
+    async def reconcile(self) -> Any:
+        if not self.pipeline.reconciled:
+            return await self.pipeline.start()
+        return await self.pipeline.reconciler.reconcile()
+
+
+def _stream_status(stream: PriceStream, symbols: list[str]) -> StreamStatus:
+    health = stream.health()
+    return StreamStatus(
+        connected=health.connected,
+        fresh={s: stream.is_fresh(s) for s in symbols},
+        ages=dict(health.last_message_age),
+        reconnects_last_hour=health.reconnects_last_hour,
+        dropped=dict(health.dropped),
+    )
+
+
+def _record_job_run(store: Store) -> Callable[[JobOutcome], None]:
+    def record(outcome: JobOutcome) -> None:
+        store.record_job_run(
+            JobRun(
+                job_id=outcome.job_id,
+                started_at=outcome.started_at,
+                finished_at=outcome.finished_at,
+                outcome=outcome.status.value,
+                error=outcome.detail or None,
+            )
+        )
+
+    return record
+
+
+def _probe_database(store: Store) -> None:
+    store.kv_get("health.probe")
+
+
+def _risk_view(built: Built) -> dict[str, Any]:
+    state = built.store.risk_state()
+    return {
+        "kill_switch": state.kill_switch,
+        "kill_reason": state.kill_reason,
+        "paused": state.paused,
+        "daily_loss_used": str(built.risk.daily_loss_used()),
+        "daily_loss_limit": str(built.settings.daily_loss_limit),
+    }
+
+
+def probes_for(built: Built) -> Probes:
+    """What /health reads: each a callable over the live components."""
+    symbols, store = built.settings.symbols, built.store
+    return Probes(
+        stream=lambda: _stream_status(built.stream, symbols),
+        breakers=lambda: {n: built.gateway.breaker_open(n) for n in ("market_data", "orders")},
+        database=lambda: _probe_database(store),
+        risk=lambda: _risk_view(built),
+        record_job_run=_record_job_run(store),
+    )
+
+
+async def write_and_send_daily_summary(built: Built) -> None:
+    """The daily summary with stream marks and health, to the log directory and Telegram."""
+    now = built.clock.now()
+    report = write_daily_report(
+        built.settings,
+        built.store,
+        now.date(),
+        now=now,
+        prices=built.prices(),
+        health=built.health_snapshot(),
+    )
+    log.info("daily summary written to %s", report.text_path)
+    if built.front is not None:
+        built.front.send_daily_report(report)
+
+
+async def exchange_preflight(built: Built) -> None:
+    """Clock offset and symbol rules. An unreachable exchange is not fatal: the daemon runs
+    without trading (health says why) and reconciles when it answers. Refused credentials are
+    fatal: waiting cannot fix them."""
+    try:
+        report = await built.gateway.start()
+    except AuthError as exc:
+        raise StartupError(f"the exchange refused the API key: {exc}") from None
+    except ExchangeError as exc:
+        log.error("exchange preflight failed, not trading until it answers: %s", exc)
+        return
+    log.info("exchange reachable, clock offset %.0f ms", report.offset_ms)
+
+
+def compose(
+    built: Built, spec: ScheduleSpec, observer: Observer | None, extra_sinks: list[EventSink]
+) -> Components:
+    """The daemon's `Components` over what `build` made."""
+    settings = built.settings
+    for sink in extra_sinks:
+        built.events.subscribe(sink)
+    metrics = DaemonMetrics()
+
+    def after_check(report: CheckReport) -> None:
+        _count_check(metrics, report)
+        if built.sim is not None:
+            built.sim.save()
+        if observer is not None and observer.on_check is not None:
+            observer.on_check(report)
+
+    async def refresh_rules() -> None:
+        await built.gateway.refresh_rules()
+
+    return Components(
+        settings=settings,
+        clock=built.clock,
+        events=built.events,
+        metrics=metrics,
+        pipeline=built.pipeline,
+        reconciler=PipelineReconciler(built.pipeline),
+        health_probes=DaemonHealth(
+            built.clock, settings.check_interval_minutes * 60, probes_for(built)
+        ),
+        preflight=lambda: exchange_preflight(built),
+        refresh_exchange_info=refresh_rules,
+        daily_summary=lambda: write_and_send_daily_summary(built),
+        start_stream=built.stream.start,
+        after_check=after_check,
+    )
+
+
+def _count_check(metrics: DaemonMetrics, report: CheckReport) -> None:
+    metrics.checks.labels("blocked" if report.blocked else "ok").inc()
+    for result in report.results.values():
+        metrics.decisions.labels(result.symbol, result.action.value).inc()
+        if result.reason is not None:
+            metrics.rejections.labels(result.reason.value).inc()
+        execution = result.execution
+        if execution is not None:
+            metrics.orders.labels(str(result.action.value), str(execution.state.value)).inc()
+
+
+def schedule_for(settings: Settings) -> ScheduleSpec:
+    speed = settings.sim_speed if settings.mode is Mode.SIM else 1.0
+    return ScheduleSpec.for_speed(
+        settings.check_interval_minutes, settings.daily_summary_time, speed
+    )

@@ -1,0 +1,133 @@
+"""The pieces the composition root hands around: what was built, hooks, start-up errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from thunes.clock import Clock
+from thunes.config import Mode, Settings
+from thunes.events import Event, EventBus
+from thunes.exchange.client import BinanceGateway
+from thunes.market.stream import PriceStream
+from thunes.notify.front import TelegramFront
+from thunes.orchestration.daemon import Daemon
+from thunes.orchestration.sim_runtime import (
+    SimRuntime,
+)
+from thunes.params_store import ParamsFileError, load_published_params, params_path
+from thunes.reports.snapshot import HealthSnapshot
+from thunes.store import Store, db_path
+from thunes.store.audit import AuditTrail
+from thunes.strategy import Strategy, get_strategy
+from thunes.trading.pipeline import CheckPipeline
+from thunes.trading.results import CheckReport
+from thunes.trading.risk import RiskManager
+
+log = logging.getLogger(__name__)
+
+AUDIT_FILE = "audit_trail.jsonl"
+MAX_KLINES = 1000
+STREAM_URLS = {
+    Mode.TESTNET: "wss://stream.testnet.binance.vision",
+    Mode.LIVE: "wss://stream.binance.com:9443",
+}
+
+
+class StartupError(RuntimeError):
+    """THUNES cannot start; the message says why in one line."""
+
+
+class AuditSink:
+    """Puts alert-worthy events (breakers, kill-switch, stream, jobs) in the audit trail."""
+
+    def __init__(self, audit: AuditTrail) -> None:
+        self.audit = audit
+
+    def publish(self, event: Event) -> None:
+        self.audit.record(
+            f"event.{event.kind.value}", event.correlation_id, title=event.title, **dict(event.data)
+        )
+
+
+@dataclass
+class Observer:
+    """Hooks for a front end (the demo prints every event and check)."""
+
+    on_event: Callable[[Event], None] | None = None
+    on_check: Callable[[CheckReport], None] | None = None
+    on_stop: Callable[[Built], Awaitable[None]] | None = None
+    on_start: Callable[[Daemon, Built], None] | None = None
+
+
+@dataclass
+class Built:
+    settings: Settings
+    clock: Clock
+    events: EventBus
+    store: Store
+    audit: AuditTrail
+    gateway: BinanceGateway
+    stream: PriceStream
+    pipeline: CheckPipeline
+    risk: RiskManager
+    sim: SimRuntime | None = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    front: TelegramFront | None = None
+    health_json: Callable[[], dict[str, Any]] | None = None
+
+    def prices(self) -> dict[str, Decimal]:
+        """The latest stream mid price per symbol (for marks in reports)."""
+        quotes = {s: self.stream.latest(s) for s in self.settings.symbols}
+        return {s: q.mid for s, q in quotes.items() if q is not None}
+
+    def health_snapshot(self) -> HealthSnapshot | None:
+        return HealthSnapshot.from_health_json(self.health_json()) if self.health_json else None
+
+
+def staleness_for(settings: Settings) -> float:
+    """The staleness limit in clock seconds; in sim mode at least three real seconds."""
+    real = settings.sim_speed if settings.mode is Mode.SIM else 1.0
+    return max(settings.price_staleness_seconds, 3 * real)
+
+
+def load_strategy(settings: Settings, audit: AuditTrail | None = None) -> Strategy:
+    """The configured strategy, with the parameters `thunes optimize` published if they match.
+
+    Only parameters that passed the optimiser's guardrails are ever in the file; a file for
+    another strategy is ignored (defaults are used) and a malformed one stops the start-up.
+    """
+    path = params_path(settings.state_dir)
+    try:
+        published = load_published_params(path)
+    except ParamsFileError as exc:
+        raise StartupError(f"{path}: {exc}") from None
+    if published is not None and published.strategy == settings.strategy:
+        strategy = published.build()
+        log.info("strategy %s with published parameters %s", strategy.name, dict(strategy.params))
+        if audit is not None:
+            audit.record("params_loaded", strategy=strategy.name, params=dict(strategy.params))
+        return strategy
+    strategy = get_strategy(settings.strategy)
+    log.info("strategy %s with default parameters %s", strategy.name, dict(strategy.params))
+    return strategy
+
+
+def open_store(settings: Settings) -> Store:
+    from thunes.store import StoreError
+
+    try:
+        return Store.open(db_path(settings.state_dir))
+    except StoreError as exc:
+        raise StartupError(str(exc)) from None
+
+
+class CallbackSink:
+    def __init__(self, callback: Callable[[Event], None]) -> None:
+        self.callback = callback
+
+    def publish(self, event: Event) -> None:
+        self.callback(event)
