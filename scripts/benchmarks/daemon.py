@@ -190,10 +190,12 @@ def _week_counts(entries: list[dict[str, object]]) -> dict[str, str]:
     """Checks, decisions, fills and 429s from the audit trail, with the simulated span."""
     decisions = [e for e in entries if e.get("kind") == "decision"]
     actions = Counter(str(_data(e).get("action")) for e in decisions)
+    signals = Counter(str(_data(e).get("signal")) for e in decisions)
     times = [str(e.get("time")) for e in decisions]
     return {
         "checks": str(len({str(e.get("correlation_id")) for e in decisions})),
         "actions": ", ".join(f"{a} {n}" for a, n in sorted(actions.items())),
+        "signals": ", ".join(f"{a} {n}" for a, n in sorted(signals.items())),
         "fills": str(sum(1 for e in entries if e.get("kind") == "event.fill")),
         "span": f"{times[0][:16]} .. {times[-1][:16]}" if times else "-",
     }
@@ -218,6 +220,10 @@ def _week() -> list[tuple[str, str]]:
     end = samples[-1]
     peak = max(s.rss_mb for s in samples)
     growth = 100 * (end.rss_mb - warm.rss_mb) / warm.rss_mb
+    daily = [
+        f"{next((s for s in samples if s.at >= day * day_s), end).rss_mb:.0f}"
+        for day in range(1, WEEK_DAYS + 1)
+    ]
     cpu_pct = 100 * (end.cpu_s - samples[0].cpu_s) / (end.at - samples[0].at)
     counts = _week_counts(entries)
     return [
@@ -225,6 +231,7 @@ def _week() -> list[tuple[str, str]]:
         ("week: simulated span of checks", counts["span"]),
         ("week: checks run (one per 10 simulated min)", f"{counts['checks']} ({WEEK_DAYS * 144})"),
         ("week: job runs skipped (previous still running)", str(skipped)),
+        ("week: strategy signals", counts["signals"]),
         ("week: decisions", counts["actions"]),
         ("week: fills", counts["fills"]),
         ("week: log lines about 429/418/-1003 (rate limit)", str(limited)),
@@ -233,6 +240,7 @@ def _week() -> list[tuple[str, str]]:
             f"{samples[0].rss_mb:.1f} / {warm.rss_mb:.1f} / {end.rss_mb:.1f} / {peak:.1f} MB",
         ),
         ("week: RSS growth after day 1", f"{growth:+.1f} %"),
+        ("week: RSS at the end of each simulated day", " ".join(daily) + " MB"),
         ("week: CPU while replaying", f"{cpu_pct:.0f} %"),
         ("week: exit code after SIGTERM", str(code)),
         ("week target", "RSS growth < 10 % after warm-up"),
