@@ -128,6 +128,31 @@ def _parse_binance_csv(text: str, source: str) -> tuple[pd.DataFrame, int]:
         if len(first) < 6:
             raise KlineFileError(f"{source}:1: not kline data ({lines[0][:80]!r})")
         names = list(BINANCE_HEADER[: len(first)]) + [f"extra{i}" for i in range(len(first) - 12)]
+    numeric = ["open_time", "open", "high", "low", "close", "volume"]
+    wanted = [*numeric, *(c for c in ("quote_volume", "count") if c in names)]
+    try:
+        # Fast path: the C parser reads numbers straight into float64 (no text per cell).
+        frame = pd.read_csv(
+            io.StringIO(text),
+            header=0 if has_header else None,
+            names=names,
+            usecols=wanted,
+            dtype=dict.fromkeys(wanted, "float64"),
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, ValueError):
+        return _parse_as_text(text, has_header, names, numeric, source), 0
+    if frame[numeric].isna().any().any():  # an empty cell: let the slow path name its line
+        return _parse_as_text(text, has_header, names, numeric, source), 0
+    frame["quote_volume"] = frame.get("quote_volume", np.nan)
+    frame["trades"] = frame.pop("count") if "count" in frame else np.nan
+    return frame, 0
+
+
+def _parse_as_text(
+    text: str, has_header: bool, names: list[str], numeric: list[str], source: str
+) -> pd.DataFrame:
+    """Slow path that finds the first bad cell and reports its line."""
     try:
         raw = pd.read_csv(
             io.StringIO(text),
@@ -138,12 +163,10 @@ def _parse_binance_csv(text: str, source: str) -> tuple[pd.DataFrame, int]:
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise KlineFileError(f"{source}: not kline data: {exc}") from None
-    offset = 2 if has_header else 1
-    numeric = ["open_time", "open", "high", "low", "close", "volume"]
-    frame = _to_number_frame(raw, numeric, source, offset)
+    frame = _to_number_frame(raw, numeric, source, 2 if has_header else 1)
     frame["quote_volume"] = pd.to_numeric(raw.get("quote_volume"), errors="coerce")
     frame["trades"] = pd.to_numeric(raw.get("count"), errors="coerce")
-    return frame, 0
+    return frame
 
 
 def _parse_cdd_csv(text: str, source: str) -> tuple[pd.DataFrame, int]:

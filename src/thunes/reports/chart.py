@@ -13,10 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import DateFormatter
-from matplotlib.figure import Figure
-
 from thunes.reports.daily import DailySummary, day_bounds
 from thunes.reports.format import fmt_money
 
@@ -29,6 +25,11 @@ def render_daily_chart(
     dpi: int = 100,
 ) -> bytes:
     """PNG bytes. `equity_points` (time, equity) replaces the cumulative-PnL line if given."""
+    # matplotlib is imported here, not at module level: the daemon imports this module at
+    # start-up and would otherwise carry ~27 MB it needs once a day.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 5.5), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     top, bottom = figure.subplots(2, 1, height_ratios=(3, 2))
@@ -79,6 +80,8 @@ def _draw_intraday(ax: Any, summary: DailySummary) -> None:
     ax.set_xlim(start, end)
     ax.set_ylabel("USDT")
     ax.set_title("Realised PnL through the day (UTC, net of fees)", fontsize=10, loc="left")
+    from matplotlib.dates import DateFormatter
+
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
 
 
@@ -91,4 +94,6 @@ def _draw_bars(ax: Any, summary: DailySummary) -> None:
     ax.set_ylabel("USDT")
     ax.set_title(f"Daily realised PnL, last {len(xs)} days", fontsize=10, loc="left")
     ax.grid(True, axis="y", alpha=0.3)
+    from matplotlib.dates import DateFormatter
+
     ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
