@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,7 @@ from thunes.orchestration.systemd import SystemdNotifier
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 30.0
+STUCK_CHECK_FLOOR_S = 300.0  # real seconds a check may run before the watchdog stops
 
 
 class DaemonState(StrEnum):
@@ -91,6 +93,8 @@ class Daemon:
         self.reconciled = False
         self.not_trading_reason: str | None = "not reconciled yet"
         self._checks_running = 0
+        self._check_started_monotonic: float | None = None
+        self.stuck_check_seconds = max(STUCK_CHECK_FLOOR_S, 3 * spec.check_interval_s)
         self._idle = asyncio.Event()
         self._idle.set()
         self.scheduler = TradingScheduler(components.settings.state_dir / "jobs.db", spec)
@@ -111,6 +115,7 @@ class Daemon:
             if not self.reconciled:
                 raise RuntimeError(f"not trading: {self.not_trading_reason}")
         self._checks_running += 1
+        self._check_started_monotonic = time.monotonic()
         self._idle.clear()
         try:
             with self.c.metrics.check_seconds.time():
@@ -119,6 +124,7 @@ class Daemon:
             self.c.after_check(report)
         finally:
             self._checks_running -= 1
+            self._check_started_monotonic = None
             if self._checks_running == 0:
                 self._idle.set()
 
@@ -151,10 +157,21 @@ class Daemon:
         await self.c.refresh_exchange_info()
 
     async def heartbeat(self) -> None:
-        report = self.health_report()
         self.c.health_probes.update_metrics(self.c.metrics)
-        if report.healthy or self.systemd.watchdog_interval_s() is None:
+        if self.loop_alive():
             self.systemd.watchdog()
+
+    def loop_alive(self) -> bool:
+        """What systemd's watchdog should hear about: a running scheduler and no hung check.
+
+        Not overall health: an exchange outage makes the daemon unhealthy, yet a restart cannot
+        fix it, and restarts in a loop would make systemd give up on the unit. A check hung far
+        past its interval is different: a restart is the cure.
+        """
+        if not self.scheduler.running:
+            return False
+        started = self._check_started_monotonic
+        return started is None or time.monotonic() - started < self.stuck_check_seconds
 
     def skip_reason(self, job_id: str) -> str | None:
         if self.state is not DaemonState.RUNNING and job_id != jobs.HEARTBEAT:

@@ -191,3 +191,38 @@ async def test_jobs_guarded_by_an_open_breaker_are_skipped(tmp_path: Path, reaso
     world.daemon.state = DaemonState.RUNNING
     assert world.daemon.skip_reason("signal_check") == "circuit breaker 'market_data' is open"
     assert world.daemon.skip_reason("heartbeat") is None
+
+
+class RecordingNotifier(SystemdNotifier):
+    """Records sd_notify states instead of sending them."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.states: list[str] = []
+
+    def notify(self, state: str) -> bool:
+        self.states.append(state)
+        return True
+
+
+async def test_watchdog_follows_a_live_loop_not_overall_health(tmp_path: Path) -> None:
+    world = build_world(tmp_path)
+    notifier = RecordingNotifier()
+    world.daemon.systemd = notifier
+    world.pipeline.gate = asyncio.Event()
+    world.stream["fresh"] = False  # unhealthy, yet a restart would not help: keep pinging
+    task = asyncio.create_task(world.daemon.run())
+    await eventually(lambda: world.pipeline.started == 1)
+    world.daemon.stuck_check_seconds = 3600.0
+    pings = notifier.states.count("WATCHDOG=1")
+    await eventually(lambda: notifier.states.count("WATCHDOG=1") > pings)
+    assert not world.daemon.health_report().healthy
+    world.daemon.stuck_check_seconds = 0.0  # the running check now counts as hung
+    assert not world.daemon.loop_alive()
+    world.daemon.stuck_check_seconds = 3600.0
+    assert world.daemon.loop_alive()
+    world.pipeline.gate.set()
+    await eventually(lambda: world.pipeline.completed >= 1)
+    world.daemon.request_stop()
+    await asyncio.wait_for(task, 10)
+    assert notifier.states[0].startswith("READY=1")
