@@ -4,7 +4,9 @@
   so once /health answers the daemon sits between checks; CPU and RSS are sampled from /proc.
   Target: under 1 % CPU and under 150 MB RSS. Then SIGTERM; the exit code must be 0.
 * A simulated week at high speed (1h klines, a check every 10 simulated minutes): RSS sampled
-  every few seconds; growth after the first simulated day must stay under 10 %.
+  every few seconds; growth after warm-up must stay under 10 %. Warm-up ends a quarter day
+  after the first daily summary (end of simulated day 1), whose chart loads matplotlib once
+  (about 30 MB the daemon does not carry before).
 
 Checks and trades are counted from the audit trail the child writes.
 """
@@ -216,7 +218,7 @@ def _week() -> list[tuple[str, str]]:
         log = child.stderr_text()
         skipped = log.count("maximum number of running instances")
         limited = sum(1 for line in log.splitlines() if any(m in line for m in RATE_LIMITED))
-    warm = next(s for s in samples if s.at >= day_s)
+    warm = next(s for s in samples if s.at >= WARM_UP_DAYS * day_s)
     end = samples[-1]
     peak = max(s.rss_mb for s in samples)
     growth = 100 * (end.rss_mb - warm.rss_mb) / warm.rss_mb
@@ -236,15 +238,18 @@ def _week() -> list[tuple[str, str]]:
         ("week: fills", counts["fills"]),
         ("week: log lines about 429/418/-1003 (rate limit)", str(limited)),
         (
-            "week: RSS at start / after day 1 / end / peak",
+            "week: RSS at start / after warm-up / end / peak",
             f"{samples[0].rss_mb:.1f} / {warm.rss_mb:.1f} / {end.rss_mb:.1f} / {peak:.1f} MB",
         ),
-        ("week: RSS growth after day 1", f"{growth:+.1f} %"),
+        ("week: RSS growth after warm-up (first daily summary)", f"{growth:+.1f} %"),
         ("week: RSS at the end of each simulated day", " ".join(daily) + " MB"),
         ("week: CPU while replaying", f"{cpu_pct:.0f} %"),
         ("week: exit code after SIGTERM", str(code)),
         ("week target", "RSS growth < 10 % after warm-up"),
     ]
+
+
+WARM_UP_DAYS = 1.25
 
 
 def run() -> list[tuple[str, str]]:
