@@ -63,12 +63,8 @@ async def sim(clock: ManualClock, options: GatewayOptions) -> AsyncIterator[Simu
         weight_limit=options.sim_weight_limit,
         balances=dict(options.balances),
     )
-    simulator = Simulator(config, wire_clock=clock)
-    await simulator.start()
-    try:
+    async with Simulator(config, wire_clock=clock) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 GatewayFactory = Callable[[], BinanceGateway]

@@ -33,12 +33,8 @@ def sim_config(clock: ManualClock) -> SimulatorConfig:
 
 @pytest.fixture
 async def sim(sim_config: SimulatorConfig) -> AsyncIterator[Simulator]:
-    simulator = Simulator(sim_config)
-    await simulator.start()
-    try:
+    async with Simulator(sim_config) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture

@@ -23,12 +23,8 @@ def sim_clock() -> SimClock:
 
 @pytest.fixture
 async def sim(sim_clock: SimClock) -> AsyncIterator[Simulator]:
-    simulator = Simulator(SimulatorConfig(clock=sim_clock, stream_interval=0.05))
-    await simulator.start(port=0)
-    try:
+    async with Simulator(SimulatorConfig(clock=sim_clock, stream_interval=0.05)) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture

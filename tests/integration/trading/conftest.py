@@ -16,9 +16,5 @@ BAR_START = 1_672_531_200.0 + 30 * 86_400 + 1
 @pytest.fixture
 async def live_sim() -> AsyncIterator[Simulator]:
     """A simulator whose market clock runs at real speed (a restarted client sees time move on)."""
-    simulator = Simulator(SimulatorConfig(clock=SimClock(BAR_START, speed=1.0), stream_interval=3600))
-    await simulator.start()
-    try:
+    async with Simulator(SimulatorConfig(clock=SimClock(BAR_START, speed=1.0), stream_interval=3600)) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()

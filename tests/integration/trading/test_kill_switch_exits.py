@@ -65,12 +65,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def sim(clock: ManualClock) -> AsyncIterator[Simulator]:
-    simulator = Simulator(SimulatorConfig(clock=clock, stream_interval=3600), wire_clock=clock)
-    await simulator.start()
-    try:
+    async with Simulator(SimulatorConfig(clock=clock, stream_interval=3600), wire_clock=clock) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture

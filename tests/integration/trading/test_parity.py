@@ -53,12 +53,8 @@ def clock(frame: pd.DataFrame) -> ManualClock:
 async def sim(clock: ManualClock) -> AsyncIterator[Simulator]:
     config = SimulatorConfig(data={"BTCUSDT": sample_path(SAMPLE)}, clock=clock,
                              stream_interval=3600, balances={"USDT": Decimal(100_000)})
-    simulator = Simulator(config, wire_clock=clock)
-    await simulator.start()
-    try:
+    async with Simulator(config, wire_clock=clock) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture
