@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from thunes.app.live_key import KeyRefused, LiveKeyGate, NotVerified
 from thunes.app.parts import Built, Observer, StartupError
 from thunes.config import Mode, Settings
 from thunes.events import EventSink
@@ -25,12 +26,22 @@ log = logging.getLogger(__name__)
 
 
 class PipelineReconciler:
-    """The daemon's reconciliation job: the strict start-up pass first, then routine passes."""
+    """The daemon's reconciliation job: the strict start-up pass first, then routine passes.
 
-    def __init__(self, pipeline: CheckPipeline) -> None:
+    In live mode nothing is reconciled (so nothing trades) before the key is verified.
+    """
+
+    def __init__(self, pipeline: CheckPipeline, key_gate: LiveKeyGate) -> None:
         self.pipeline = pipeline
+        self.key_gate = key_gate
 
     async def reconcile(self) -> Any:
+        try:
+            why = await self.key_gate.verify()
+        except KeyRefused as exc:
+            return NotVerified(str(exc))
+        if why is not None:
+            return NotVerified(why)
         if not self.pipeline.reconciled:
             return await self.pipeline.start()
         return await self.pipeline.reconciler.reconcile()
@@ -105,14 +116,15 @@ async def write_and_send_daily_summary(built: Built) -> None:
         built.front.send_daily_report(report)
 
 
-async def exchange_preflight(built: Built) -> None:
-    """Clock offset and symbol rules. An unreachable exchange is not fatal: the daemon runs
-    without trading (health says why) and reconciles when it answers. Refused credentials are
-    fatal: waiting cannot fix them."""
+async def exchange_preflight(built: Built, key_gate: LiveKeyGate) -> None:
+    """Clock offset, symbol rules and (live) key permissions. An unreachable exchange is not
+    fatal: the daemon runs without trading (health says why) and reconciles when it answers.
+    Refused credentials and a key that can withdraw are fatal: waiting cannot fix them."""
     try:
         report = await built.gateway.start()
-    except AuthError as exc:
-        raise StartupError(f"the exchange refused the API key: {exc}") from None
+        await key_gate.verify()
+    except (AuthError, KeyRefused) as exc:
+        raise StartupError(f"the API key is not usable: {exc}") from None
     except ExchangeError as exc:
         log.error("exchange preflight failed, not trading until it answers: %s", exc)
         return
@@ -127,6 +139,7 @@ def compose(
     for sink in extra_sinks:
         built.events.subscribe(sink)
     metrics = DaemonMetrics()
+    key_gate = LiveKeyGate(built.gateway.api_restrictions, required=settings.mode is Mode.LIVE)
 
     def after_check(report: CheckReport) -> None:
         _count_check(metrics, report)
@@ -144,11 +157,11 @@ def compose(
         events=built.events,
         metrics=metrics,
         pipeline=built.pipeline,
-        reconciler=PipelineReconciler(built.pipeline),
+        reconciler=PipelineReconciler(built.pipeline, key_gate),
         health_probes=DaemonHealth(
             built.clock, settings.check_interval_minutes * 60, probes_for(built)
         ),
-        preflight=lambda: exchange_preflight(built),
+        preflight=lambda: exchange_preflight(built, key_gate),
         refresh_exchange_info=refresh_rules,
         daily_summary=lambda: write_and_send_daily_summary(built),
         start_stream=built.stream.start,
