@@ -15,14 +15,14 @@ from thunes.sim import Simulator
 
 @pytest.fixture
 def options() -> GatewayOptions:
-    return GatewayOptions(request_timeout=0.3)
+    return GatewayOptions(request_timeout=1.0)
 
 
 async def test_order_timeout_is_unknown(
     gateway: BinanceGateway, sim: Simulator, requests: RequestLog
 ) -> None:
     await gateway.sync_time()
-    sim.faults.delay(1.0, n=1)
+    sim.faults.delay(5.0, n=1)
     result = await gateway.place_market_order(
         OrderIntent("th-slow-1", "BTCUSDT", Side.BUY, quote_quantity=Decimal("50"))
     )
