@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     telegram_token: SecretStr = SecretStr("")
     telegram_chat_id: int | None = None
-    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_url: str = ""  # empty: python-telegram-bot's default, the public Bot API
     alerts_silenced: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     state_dir: Path = Path("state")

@@ -43,7 +43,7 @@ def redact(text: str, token: str = "") -> str:
 
 
 def build_bot(token: str, base_url: str, timeout: float = 10.0) -> Any:
-    """A `Bot` against `base_url` (the real API or a local fake) with bounded timeouts.
+    """A `Bot` against `base_url` (a local fake in tests; empty: the public API), bounded.
 
     httpx logs every request URL at INFO, and the Bot API URL carries the token: its logger
     is held at WARNING so the token cannot reach a log even without the redacting filter.
@@ -61,7 +61,9 @@ def build_bot(token: str, base_url: str, timeout: float = 10.0) -> Any:
             media_write_timeout=max(timeout, 20.0),
         )
 
-    return Bot(token=token, base_url=base_url, request=request(4), get_updates_request=request(1))
+    # An empty base_url means python-telegram-bot's own default (the public Bot API).
+    options: dict[str, Any] = {"base_url": base_url} if base_url else {}
+    return Bot(token=token, request=request(4), get_updates_request=request(1), **options)
 
 
 class Outcome(StrEnum):
