@@ -190,7 +190,9 @@ def _data(entry: dict[str, object]) -> dict[str, object]:
 
 def _week_counts(entries: list[dict[str, object]]) -> dict[str, str]:
     """Checks, decisions, fills and 429s from the audit trail, with the simulated span."""
-    decisions = [e for e in entries if e.get("kind") == "decision"]
+    # The pipeline's decision entries carry an outcome; the risk manager's (entries and exits
+    # only) do not, and would count those twice.
+    decisions = [e for e in entries if e.get("kind") == "decision" and "outcome" in _data(e)]
     actions = Counter(str(_data(e).get("action")) for e in decisions)
     signals = Counter(str(_data(e).get("signal")) for e in decisions)
     times = [str(e.get("time")) for e in decisions]
@@ -206,7 +208,10 @@ def _week_counts(entries: list[dict[str, object]]) -> dict[str, str]:
 def _week() -> list[tuple[str, str]]:
     real_s = WEEK_DAYS * 86_400 / WEEK_SPEED
     day_s = 86_400 / WEEK_SPEED
-    with daemon(WEEK_SPEED, THUNES_TIMEFRAME="1h", THUNES_LOG_LEVEL="WARNING") as child:
+    # Every crossover trades (no volume-confidence filter), so the order path runs all week.
+    with daemon(
+        WEEK_SPEED, THUNES_TIMEFRAME="1h", THUNES_LOG_LEVEL="WARNING", THUNES_MIN_CONFIDENCE="0"
+    ) as child:
         child.wait_healthy()
         origin = time.perf_counter()
         samples = [_sample(child.pid, origin)]
