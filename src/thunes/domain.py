@@ -150,6 +150,11 @@ class Position:
     def is_open(self) -> bool:
         return self.closed_at is None and self.quantity > ZERO
 
+    @property
+    def cost_basis(self) -> Decimal:
+        """Everything paid for the held quantity, entry fees included."""
+        return self.avg_entry_price * self.quantity + self.entry_fees_quote
+
 
 @dataclass(frozen=True, slots=True)
 class StageResult(Generic[T]):

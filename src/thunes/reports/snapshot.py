@@ -1,7 +1,7 @@
 """The facts every report is built from: open positions with marks, system health, the store.
 
 `ReportStore` is the slice of `thunes.store.Store` the reports read, so a report can never
-write state. Unrealised PnL uses the trading layer's cost basis (entry fees included).
+write state. Unrealised PnL uses `Position.cost_basis` (entry fees included), as trading does.
 """
 
 from __future__ import annotations
@@ -30,12 +30,6 @@ class ReportStore(Protocol):
     def last_job_runs(self) -> dict[str, JobRun]: ...
 
 
-def cost_basis(position: Position) -> Decimal:
-    """Paid for the held quantity, entry fees included: `thunes.trading.portfolio.cost_basis`,
-    restated here so reports do not import the exchange layer (a test keeps them equal)."""
-    return position.avg_entry_price * position.quantity + position.entry_fees_quote
-
-
 @dataclass(frozen=True)
 class PositionLine:
     symbol: str
@@ -53,7 +47,7 @@ def position_lines(
     lines = []
     for p in sorted(positions, key=lambda p: p.symbol):
         mark = (prices or {}).get(p.symbol)
-        cost = cost_basis(p)
+        cost = p.cost_basis
         pnl = None if mark is None else mark * p.quantity - cost
         lines.append(
             PositionLine(p.symbol, p.quantity, p.avg_entry_price, cost, p.opened_at, mark, pnl)

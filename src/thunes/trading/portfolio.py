@@ -68,11 +68,6 @@ def entry_position(symbol: str, fills: Sequence[Fill], rules: SymbolRules) -> Po
     )
 
 
-def cost_basis(position: Position) -> Decimal:
-    """Everything paid for the held quantity, fees included."""
-    return position.avg_entry_price * position.quantity + position.entry_fees_quote
-
-
 def sell_quantity(
     position: Position, rules: SymbolRules, price: Decimal
 ) -> tuple[Decimal, Decimal]:
@@ -171,7 +166,7 @@ class PositionTracker:
         remaining = position.quantity - delta
         reason = record.exit_reason or ExitReason.SIGNAL
         if remaining <= 0 or is_dust(remaining, s.avg_price, rules):
-            pnl = position.realized_pnl + proceeds - fees - cost_basis(position)
+            pnl = position.realized_pnl + proceeds - fees - position.cost_basis
             closed_at = max(f.time for f in fills)
             self.store.kv_set(_exit_pnl_key(record), str(pnl))
             closed = self.store.close_position(
@@ -180,7 +175,7 @@ class PositionTracker:
             self._mark(record, s.quantity)
             dust = max(remaining, ZERO)
             return PositionChange("closed", closed, pnl, dust, "dust written off" if dust else "")
-        part_pnl = proceeds - fees - cost_basis(position) * share
+        part_pnl = proceeds - fees - position.cost_basis * share
         position.quantity = remaining
         position.entry_fees_quote -= position.entry_fees_quote * share
         position.realized_pnl += part_pnl

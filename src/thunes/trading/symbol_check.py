@@ -27,7 +27,7 @@ from thunes.exchange.types import ExchangeError, SymbolRules
 from thunes.strategy import latest_signal
 from thunes.trading.executor import ExecutionResult
 from thunes.trading.orders import IN_FLIGHT, never_reached
-from thunes.trading.portfolio import cost_basis, sell_quantity
+from thunes.trading.portfolio import sell_quantity
 from thunes.trading.results import Outcome, SymbolCheckResult
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class SymbolCheck:
     def _close_dust(self, position: Position, price: Decimal,
                     decision: Decision) -> SymbolCheckResult:
         """A position too small to sell is closed as dust (valued at `price`), never retried."""
-        pnl = position.quantity * price - cost_basis(position)
+        pnl = position.quantity * price - position.cost_basis
         now = self.p.clock.now()
         self.p.store.close_position(self.symbol, closed_at=now, realized_pnl=pnl,
                                     exit_reason=decision.exit_reason or ExitReason.SIGNAL)

@@ -146,9 +146,6 @@ def test_report_files_are_written(store: Store, tmp_path: Path) -> None:
     assert report.text_path.parent == tmp_path / "logs" / "reports"
 
 
-def test_cost_basis_matches_the_trading_layer() -> None:
-    from thunes.reports.snapshot import cost_basis
-    from thunes.trading.portfolio import cost_basis as trading_cost_basis
-
+def test_cost_basis_includes_entry_fees() -> None:
     position = Position("BTCUSDT", Decimal("0.0012"), Decimal("41234.56"), NOON, Decimal("0.0495"))
-    assert cost_basis(position) == trading_cost_basis(position)
+    assert position.cost_basis == Decimal("0.0012") * Decimal("41234.56") + Decimal("0.0495")
