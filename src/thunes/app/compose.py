@@ -144,7 +144,7 @@ def compose(
     def after_check(report: CheckReport) -> None:
         _count_check(metrics, report)
         if built.sim is not None:
-            built.sim.save()
+            built.sim.record_time()
         if observer is not None and observer.on_check is not None:
             observer.on_check(report)
 

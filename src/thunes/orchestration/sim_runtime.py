@@ -44,14 +44,17 @@ class SimRuntime:
     def api_secret(self) -> str:
         return self.simulator.config.api_secret
 
-    def save(self) -> None:
-        """Persist the exchange and the simulated time (called after checks and on stop)."""
-        self.simulator.save_snapshot(self.snapshot_path)
+    def record_time(self) -> None:
+        """Remember how far the replay got (after every check and on stop).
+
+        The exchange's own state needs no call here: the simulator rewrites its snapshot on
+        every account change and once more when it stops.
+        """
         self.store.kv_set(SIM_TIME_KEY, repr(self.clock.time()))
 
     async def stop(self) -> None:
         try:
-            self.save()
+            self.record_time()
         finally:
             await self.simulator.stop()
 
