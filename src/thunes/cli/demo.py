@@ -109,7 +109,7 @@ class DemoPrinter:
 
 def run(args: argparse.Namespace) -> int:
     from thunes.app import Observer
-    from thunes.orchestration.run_scheduler import run_daemon_with
+    from thunes.orchestration.run_scheduler import run_daemon
 
     for directory in (DEMO_STATE, DEMO_LOGS):
         shutil.rmtree(directory, ignore_errors=True)
@@ -126,4 +126,4 @@ def run(args: argparse.Namespace) -> int:
     observer = Observer(
         on_event=printer.on_event, on_check=printer.on_check, on_stop=printer.on_stop
     )
-    return run_daemon_with(settings, args.duration, observer=observer, console=False)
+    return run_daemon(settings, args.duration, observer=observer, console=False)

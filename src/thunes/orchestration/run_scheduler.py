@@ -47,15 +47,13 @@ def settings_for_run(args: argparse.Namespace, **extra: Any) -> Settings:
     return settings
 
 
-def run_daemon(settings: Settings, duration: float | None) -> int:
-    """Lock the state directory and run the daemon until stopped; returns the exit code."""
-    return run_daemon_with(settings, duration)
-
-
-def run_daemon_with(
+def run_daemon(
     settings: Settings, duration: float | None, observer: Any = None, console: bool = True
 ) -> int:
-    """`run_daemon` with a front end's observer (the demo) and optional console logging."""
+    """Lock the state directory and run the daemon until stopped; returns the exit code.
+
+    `observer` lets a front end (the demo) watch; `console` adds console logging.
+    """
     setup_logging(settings.log_dir, settings.log_level, settings.secrets(), console=console)
     lock = StateLock(settings.state_dir)
     try:
@@ -76,20 +74,25 @@ def run_daemon_with(
         lock.release()
 
 
+def run_from_args(args: argparse.Namespace) -> int:
+    """The daemon as the flags ask (raises `SettingsError` for bad settings)."""
+    settings = settings_for_run(args)
+    duration = args.duration
+    if args.test_mode and duration is None:
+        duration = TEST_MODE_DEFAULT_DURATION
+    return run_daemon(settings, duration)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_scheduler", description="THUNES daemon")
     add_run_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        settings = settings_for_run(args)
+        return run_from_args(args)
     except SettingsError as error:
         for line in error.problems:
             print(line, file=sys.stderr)
         return EXIT_CONFIG
-    duration = args.duration
-    if args.test_mode and duration is None:
-        duration = TEST_MODE_DEFAULT_DURATION
-    return run_daemon(settings, duration)
 
 
 if __name__ == "__main__":
