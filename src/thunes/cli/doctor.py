@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import tempfile
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 
 from thunes.cli.common import add_env_file_option, settings_from_args
 from thunes.config import Mode, Settings
+from thunes.exchange.preflight import PreflightCheck as Check
+from thunes.exchange.preflight import Status
+from thunes.exchange.preflight import preflight as exchange_preflight
 from thunes.market.klines import KlineFileError, load_klines, sample_path
+from thunes.notify.preflight import telegram_preflight
 
 DEFAULT_SIM_FILE = "BTCUSDT-5m-2023Q1.csv.gz"
 STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str  # ok | warn | fail
-    detail: str
 
 
 def register(subparsers: Any) -> None:
@@ -54,31 +49,22 @@ def check_data(settings: Settings) -> list[Check]:
         except KlineFileError as exc:
             checks.append(Check("data", "fail", str(exc)))
             continue
-        status = "ok" if report.clean else "warn"
+        status: Status = "ok" if report.clean else "warn"
         checks.append(Check("data", status, report.summary()))
     return checks
 
 
-async def _optional_preflight(
-    module_name: str, function: str, settings: Settings, label: str
-) -> list[Check]:
-    """Run a part's preflight if that part is installed; its checks come back as tuples."""
+async def _guarded(label: str, checks: Awaitable[list[Check]]) -> list[Check]:
+    """A part's checks; a preflight that breaks is reported as a failure, never a crash."""
     try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return [Check(label, "warn", f"{label} checks are not available in this build")]
-    preflight: Callable[[Settings], Awaitable[list[Any]]] = getattr(module, function)
-    try:
-        results = await preflight(settings)
-    except Exception as exc:  # the preflight reports; it must never crash doctor
+        return await checks
+    except Exception as exc:
         return [Check(label, "fail", f"{type(exc).__name__}: {exc}")]
-    checks = []
-    for item in results:
-        if isinstance(item, tuple):
-            checks.append(Check(*item))
-        else:
-            checks.append(Check(item.name, item.status, item.detail))
-    return checks
+
+
+async def _telegram_checks(settings: Settings) -> list[Check]:
+    rows = await telegram_preflight(settings)
+    return [Check(name, cast(Status, status), detail) for name, status, detail in rows]
 
 
 def collect_checks(settings: Settings, offline: bool) -> list[Check]:
@@ -88,18 +74,8 @@ def collect_checks(settings: Settings, offline: bool) -> list[Check]:
     if settings.mode is Mode.SIM:
         checks.extend(check_data(settings))
     if not offline:
-        checks.extend(
-            asyncio.run(
-                _optional_preflight("thunes.exchange.preflight", "preflight", settings, "exchange")
-            )
-        )
-        checks.extend(
-            asyncio.run(
-                _optional_preflight(
-                    "thunes.notify.preflight", "telegram_preflight", settings, "telegram"
-                )
-            )
-        )
+        checks.extend(asyncio.run(_guarded("exchange", exchange_preflight(settings))))
+        checks.extend(asyncio.run(_guarded("telegram", _telegram_checks(settings))))
     return checks
 
 
