@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         return bool(self.api_key.get_secret_value() and self.api_secret.get_secret_value())
 
     @property
+    def clock_speed(self) -> float:
+        """Clock seconds per real second: the replay speed in sim mode, else 1."""
+        return self.sim_speed if self.mode is Mode.SIM else 1.0
+
+    @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_token.get_secret_value() and self.telegram_chat_id is not None)
 

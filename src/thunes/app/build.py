@@ -89,7 +89,7 @@ def price_stream(side: ExchangeSide, gateway: BinanceGateway, events: EventBus) 
     settings = side.settings
     # In sim mode the clock runs `speed` times faster than the simulator's real-time stream:
     # keep the stream's limits at least a few real seconds long.
-    real = settings.sim_speed if settings.mode is Mode.SIM else 1.0
+    real = settings.clock_speed
     return PriceStream(
         side.ws_url,
         settings.symbols,

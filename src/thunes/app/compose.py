@@ -181,7 +181,6 @@ def _count_check(metrics: DaemonMetrics, report: CheckReport) -> None:
 
 
 def schedule_for(settings: Settings) -> ScheduleSpec:
-    speed = settings.sim_speed if settings.mode is Mode.SIM else 1.0
     return ScheduleSpec.for_speed(
-        settings.check_interval_minutes, settings.daily_summary_time, speed
+        settings.check_interval_minutes, settings.daily_summary_time, settings.clock_speed
     )

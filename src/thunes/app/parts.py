@@ -90,8 +90,7 @@ class Built:
 
 def staleness_for(settings: Settings) -> float:
     """The staleness limit in clock seconds; in sim mode at least three real seconds."""
-    real = settings.sim_speed if settings.mode is Mode.SIM else 1.0
-    return max(settings.price_staleness_seconds, 3 * real)
+    return max(settings.price_staleness_seconds, 3 * settings.clock_speed)
 
 
 def load_strategy(settings: Settings, audit: AuditTrail | None = None) -> Strategy:
