@@ -20,7 +20,7 @@ from thunes.orchestration.sim_runtime import (
 )
 from thunes.params_store import ParamsFileError, load_published_params, params_path
 from thunes.reports.snapshot import HealthSnapshot
-from thunes.store import Store, db_path
+from thunes.store import Store, StoreError, db_path
 from thunes.store.audit import AuditTrail
 from thunes.strategy import Strategy, get_strategy
 from thunes.trading.pipeline import CheckPipeline
@@ -116,8 +116,7 @@ def load_strategy(settings: Settings, audit: AuditTrail | None = None) -> Strate
 
 
 def open_store(settings: Settings) -> Store:
-    from thunes.store import StoreError
-
+    """The state database; one that is corrupt or newer is a start-up refusal, untouched."""
     try:
         return Store.open(db_path(settings.state_dir))
     except StoreError as exc:
