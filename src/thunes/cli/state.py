@@ -13,12 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from thunes.cli.common import add_env_file_option, settings_from_args
+from thunes.cli.common import EXIT_FAILED, add_env_file_option, settings_from_args
 from thunes.clock import SystemClock
 from thunes.store import AuditTrail, Store, StoreError, audit_path, db_path, verify_audit
 from thunes.trading.risk import RiskLimits, RiskManager
 
-EXIT_FAILED = 1
 DEFAULT_KILL_REASON = "manual kill from the command line"
 
 
