@@ -35,6 +35,14 @@ BINANCE_HEADER = (
     "ignore",
 )
 SAMPLE_PACKAGE = "thunes.data.sample"
+# Header spellings of other downloaders (python-binance `get_historical_klines` dumps, ...).
+HEADER_ALIASES = {
+    "open time": "open_time",
+    "close time": "close_time",
+    "quote asset volume": "quote_volume",
+    "number of trades": "count",
+    "trades": "count",
+}
 
 
 class KlineFileError(ValueError):
@@ -120,7 +128,7 @@ def _parse_binance_csv(text: str, source: str) -> tuple[pd.DataFrame, int]:
     first = lines[0].split(",")
     has_header = not _is_number(first[0])
     if has_header:
-        header = [h.strip().lower() for h in first]
+        header = [_column_name(h) for h in first]
         if header[:6] != list(BINANCE_HEADER[:6]):
             raise KlineFileError(f"{source}:1: not kline data (header {lines[0][:80]!r})")
         names = header
@@ -187,6 +195,12 @@ def _parse_cdd_csv(text: str, source: str) -> tuple[pd.DataFrame, int]:
     frame["quote_volume"] = pd.to_numeric(kept[quote_col], errors="coerce") if quote_col else np.nan
     frame["trades"] = pd.to_numeric(kept.get("tradecount"), errors="coerce")
     return frame.reset_index(drop=True), int(legacy.sum())
+
+
+def _column_name(header: str) -> str:
+    """A header cell in THUNES' column names (`Open Time` → `open_time`)."""
+    name = header.strip().lower()
+    return HEADER_ALIASES.get(name, name)
 
 
 def _is_number(text: str) -> bool:

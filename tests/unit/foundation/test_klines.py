@@ -122,6 +122,18 @@ def test_every_file_under_shared_data_loads_and_spot_gaps_are_reported() -> None
             assert report.gaps >= 7, path
 
 
+def test_python_binance_dump_header_is_read_with_its_quote_volume() -> None:
+    text = (
+        "Open Time,Open,High,Low,Close,Volume,Quote Asset Volume,TWAP_price\n"
+        "1528768800000,16.2,16.3,15.36,15.53,22867.56,358743.74,15.824908\n"
+        "1528772400000,15.5288,16.7999,15.0386,15.23,48398.68,745584.48,15.923162\n"
+    )
+    data = parse_klines(text)
+    assert list(data.frame["close"]) == [15.53, 15.23]
+    assert list(data.frame["quote_volume"]) == [358743.74, 745584.48]
+    assert data.report.interval_ms == 3_600_000
+
+
 def test_text_stream_not_file() -> None:
     buffer = io.StringIO("\n".join(archive_rows(1_600_000_000_000, 2)))
     assert len(parse_klines(buffer.getvalue()).frame) == 2
