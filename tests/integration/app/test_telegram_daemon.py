@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_telegram import FakeBotApi
 from tests.helpers import eventually
 from thunes.app import Built, Observer, run_app
 from thunes.config import Settings, load_settings
 from thunes.domain import OrderState
-from thunes.notify.testing import FakeBotApi
 from thunes.orchestration.daemon import Daemon
 
 CHAT = 424242

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from thunes.notify.testing import FakeBotApi
+from tests.fake_telegram import FakeBotApi
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_telegram import FakeBotApi
 from tests.helpers import eventually
 from thunes.clock import ManualClock
 from thunes.domain import Action, Position
 from thunes.events import EventBus, EventKind, RecordingSink
 from thunes.notify.backend import StoreCommandBackend
 from thunes.notify.bot_app import TelegramCommands
-from thunes.notify.testing import FakeBotApi
 from thunes.notify.transport import build_bot
 from thunes.store import Store
 from thunes.trading.risk import RiskLimits, RiskManager

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from tests.fake_telegram import FakeBotApi
 from tests.helpers import eventually
 from thunes.clock import ManualClock
 from thunes.config import Settings
 from thunes.events import Event, EventBus, EventKind
 from thunes.notify.backend import StoreCommandBackend
 from thunes.notify.front import TelegramFront
-from thunes.notify.testing import FakeBotApi
 from thunes.store import Store
 from thunes.trading.risk import RiskLimits, RiskManager
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.fake_telegram import FakeBotApi
 from tests.helpers import eventually
 from thunes.cli import main
 from thunes.clock import ManualClock
@@ -19,7 +20,6 @@ from thunes.notify.bot_app import TelegramCommands
 from thunes.notify.daily import publish_daily_report
 from thunes.notify.preflight import telegram_preflight
 from thunes.notify.sender import TelegramNotifier
-from thunes.notify.testing import FakeBotApi
 from thunes.reports.daily_files import write_daily_report
 from thunes.store import Store, db_path
 

@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import pytest
 
+from tests.fake_telegram import FakeBotApi
 from tests.helpers import eventually
 from thunes.clock import ManualClock
 from thunes.events import Event, EventBus, EventKind
 from thunes.notify.sender import SenderPolicy, TelegramNotifier
-from thunes.notify.testing import FakeBotApi
 from thunes.notify.transport import BotTransport, build_bot
 
 CHAT = 424242

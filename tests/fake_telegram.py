@@ -1,4 +1,4 @@
-"""A local fake of the Telegram Bot API (aiohttp, loopback only) for tests and the offline demo.
+"""A local fake of the Telegram Bot API (aiohttp, loopback only) for the test suites.
 
 THUNES' Telegram code is pointed at it with `base_url`; it answers the methods THUNES uses,
 records every request, serves injected updates to `getUpdates` (long polling), and can be
