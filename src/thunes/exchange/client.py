@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +46,9 @@ from thunes.exchange.parse import (
     interval_ms,
     klines_frame,
     order_from_json,
+    price_from_json,
     reading,
+    server_time_from_json,
 )
 from thunes.exchange.ratelimit import RateLimiter, endpoint_weight
 from thunes.exchange.retry import RetryPolicy
@@ -120,7 +123,7 @@ class BinanceGateway:
     async def _server_time_raw(self) -> int:
         answer = await self.guard.read(MARKET_DATA, 1, self.client.get_server_time)
         with reading("server time"):
-            return int(answer["serverTime"])
+            return server_time_from_json(answer)
 
     async def server_time_ms(self) -> int:
         return await self._server_time_raw()
@@ -158,9 +161,9 @@ class BinanceGateway:
     async def refresh_rules(self) -> dict[str, SymbolRules]:
         info = await self.guard.read(MARKET_DATA, 20, self.client.get_exchange_info)
         with reading("exchangeInfo"):
-            self._rules = parse_exchange_info(info)
-        self._rules_at = self.clock.time()
-        weight, orders = rate_limits(info)
+            rules = parse_exchange_info(info)
+            weight, orders = rate_limits(info)
+        self._rules, self._rules_at = rules, self.clock.time()
         self.limiter.set_limits(weight, orders)
         return dict(self._rules)
 
@@ -203,7 +206,7 @@ class BinanceGateway:
 
         answer = await self.guard.read(MARKET_DATA, endpoint_weight("ticker/price"), call)
         with reading("price"):
-            return Decimal(str(answer["price"]))
+            return price_from_json(answer)
 
     async def book_ticker(self, symbol: str) -> BookTicker:
         async def call() -> Any:
@@ -279,14 +282,22 @@ class BinanceGateway:
     def breaker_open(self, name: str) -> bool:
         return self.breakers.is_open(name)
 
-    async def place_market_order(self, intent: OrderIntent) -> PlacementResult:
-        """Send once; see the module docstring for what each status means."""
+    async def place_market_order(
+        self, intent: OrderIntent, on_send: Callable[[], None] | None = None
+    ) -> PlacementResult:
+        """Send once; see the module docstring for what each status means.
+
+        `on_send` runs right before the request leaves (after rate-limit waits and a clock
+        resync): the caller records when the exchange's recvWindow starts to count.
+        """
         params = self._market_params(intent)
         try:
             await self._sync_if_due()
             await self.guard.before_send(ORDERS, endpoint_weight("order", "POST"), orders=1)
         except ExchangeError as refused:
             return _not_sent(intent, refused)
+        if on_send is not None:
+            on_send()
         try:
             answer = await self.client.create_order(**params)
         except Exception as exc:

@@ -1,6 +1,7 @@
 """Symbol rules from exchangeInfo: the filters THUNES applies before any order is sent.
 
-Values are parsed as `Decimal` straight from Binance's strings. A filter the symbol does not
+Values are parsed as `Decimal` straight from Binance's strings; "NaN", infinite, negative or
+absurd values are a `MalformedResponse` naming the filter field. A filter the symbol does not
 publish is disabled (zero bounds), as the filter docs define a zero value to disable a rule.
 MIN_NOTIONAL (older) and NOTIONAL (newer) are both understood; the stricter minimum wins.
 """
@@ -8,15 +9,16 @@ MIN_NOTIONAL (older) and NOTIONAL (newer) are both understood; the stricter mini
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from thunes.exchange.types import SymbolRules
+from thunes.exchange.parse import amount
+from thunes.exchange.types import MalformedResponse, SymbolRules
 
 ZERO = Decimal("0")
 
 
-class RulesError(ValueError):
+class RulesError(MalformedResponse):
     """exchangeInfo did not describe the symbol in a usable way."""
 
 
@@ -25,9 +27,9 @@ def _decimal(entry: Mapping[str, Any], key: str, default: Decimal = ZERO) -> Dec
     if raw is None or raw == "":
         return default
     try:
-        return Decimal(str(raw))
-    except InvalidOperation:
-        raise RulesError(f"{entry.get('filterType')}.{key} is not a number: {raw!r}") from None
+        return amount(raw, f"exchangeInfo {entry.get('filterType')}.{key}")
+    except MalformedResponse as error:
+        raise RulesError(str(error)) from None
 
 
 def _filters(symbol_info: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -97,6 +99,8 @@ def rate_limits(info: Mapping[str, Any]) -> tuple[int | None, int | None]:
         kind = entry.get("rateLimitType")
         span = (entry.get("interval"), int(entry.get("intervalNum", 1)))
         limit = int(entry.get("limit", 0))
+        if limit <= 0:
+            raise RulesError(f"exchangeInfo rateLimits {kind}.limit is not positive: {limit}")
         if kind == "REQUEST_WEIGHT" and span == ("MINUTE", 1):
             weight = limit
         elif kind == "ORDERS" and span == ("SECOND", 10):

@@ -8,12 +8,15 @@ mapped once, here, into a small taxonomy the caller can act on:
 - `RateLimitedError` / `BannedError`: 429 / 418; the gateway waits or refuses until Retry-After.
 - `BreakerOpenError`: a circuit breaker refuses calls until it half-opens.
 - `InvalidRequestError`: the exchange refused the request itself (bad parameters, auth, ...).
+- `MalformedResponse`: the exchange answered something unusable ("NaN", a negative or absurd
+  amount, a missing field); refused, never guessed.
 - Order *creation* never raises for a service failure: it returns `PlacementStatus.UNKNOWN`,
   which the caller resolves by querying the client order id, never by sending again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
@@ -67,6 +70,14 @@ class InvalidRequestError(ExchangeError):
 
 class AuthError(InvalidRequestError):
     """Bad API key, signature or permissions (-2014, -2015, -1022)."""
+
+
+class MalformedResponse(ExchangeError, ValueError):
+    """The exchange answered something THUNES cannot use; the message names the field and value.
+
+    Not a service failure: it opens no breaker and is not retried, and callers that contain
+    `ExchangeError` contain it.
+    """
 
 
 class OrderStatus(StrEnum):
@@ -274,8 +285,13 @@ class ExchangeGateway(Protocol):
 
     async def balances(self) -> dict[str, Balance]: ...
 
-    async def place_market_order(self, intent: OrderIntent) -> PlacementResult:
-        """Send once. Service failures return UNKNOWN, never raise, never resend."""
+    async def place_market_order(
+        self, intent: OrderIntent, on_send: Callable[[], None] | None = None
+    ) -> PlacementResult:
+        """Send once. Service failures return UNKNOWN, never raise, never resend.
+
+        `on_send` is called right before the request leaves (never if it is refused locally).
+        """
         ...
 
     async def get_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:

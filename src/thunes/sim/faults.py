@@ -28,6 +28,10 @@ class FaultState:
     malformed_messages: int = 0
     close_generation: int = 0
     paths: tuple[str, ...] = field(default_factory=tuple)
+    corrupt_count: int = 0
+    corrupt_field: str = ""
+    corrupt_value: Any = None
+    corrupt_paths: tuple[str, ...] = field(default_factory=tuple)
 
 
 class FaultInjector:
@@ -70,6 +74,15 @@ class FaultInjector:
         client's timeout makes the client time out instead of seeing a disconnect.
         """
         self.state.lost_order_responses, self.state.lost_hang_seconds = n, hang
+
+    def corrupt_field(
+        self, field: str, value: Any, n: int = 1, paths: tuple[str, ...] = ()
+    ) -> None:
+        """The next `n` successful answers (optionally only from `paths`) carry `value` in every
+        JSON member named `field` (e.g. "price" → "NaN"); the request itself takes effect."""
+        state = self.state
+        state.corrupt_field, state.corrupt_value = field, value
+        state.corrupt_count, state.corrupt_paths = n, tuple(paths)
 
     def skew_clock(self, ms: int) -> None:
         """Shift the server's clock by `ms` (timestamps, serverTime, market data)."""
@@ -132,6 +145,17 @@ class FaultInjector:
         hit, self.state.lost_order_responses = self._take(self.state.lost_order_responses)
         return hit
 
+    def take_corruption(self, path: str) -> Callable[[Any], Any] | None:
+        """How to rewrite this answer's JSON body, if a corruption is pending for `path`."""
+        state = self.state
+        if state.corrupt_paths and not any(path.endswith(p) for p in state.corrupt_paths):
+            return None
+        hit, state.corrupt_count = self._take(state.corrupt_count)
+        if not hit:
+            return None
+        name, value = state.corrupt_field, state.corrupt_value
+        return lambda body: _replace_member(body, name, value)
+
     def take_malformed(self) -> bool:
         hit, self.state.malformed_messages = self._take(self.state.malformed_messages)
         return hit
@@ -148,6 +172,7 @@ class FaultInjector:
             "lose_order_response",
             "skew_clock",
             "close_streams",
+            "corrupt_field",
             "silence_streams",
             "malformed_stream_message",
             "clear",
@@ -158,3 +183,12 @@ class FaultInjector:
         if "paths" in arguments:
             arguments["paths"] = tuple(arguments["paths"])
         getattr(self, name)(**arguments)
+
+
+def _replace_member(body: Any, name: str, value: Any) -> Any:
+    """`body` with every object member called `name`, at any depth, set to `value`."""
+    if isinstance(body, dict):
+        return {k: value if k == name else _replace_member(v, name, value) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_replace_member(item, name, value) for item in body]
+    return body

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,12 @@ INTERNAL_ERROR = {
     "code": -1001,
     "msg": "Internal error; unable to process your request. Please try again.",
 }
+
+
+def _corrupt(response: web.StreamResponse, rewrite: Callable[[Any], Any] | None) -> None:
+    """Apply a pending `corrupt_field` fault to a JSON answer, keeping its status and headers."""
+    if rewrite is not None and isinstance(response, web.Response) and response.text:
+        response.text = json.dumps(rewrite(json.loads(response.text)))
 
 
 class Simulator:
@@ -278,6 +285,8 @@ class Simulator:
                 response = await handler(request)
             except SimError as error:
                 response = json_response(error.body(), status=error.status)
+            else:
+                _corrupt(response, faults.take_corruption(path))
         response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
         return response
 
