@@ -1,7 +1,8 @@
 """`TelegramNotifier`: the bounded, paced, breaker-guarded outgoing Telegram queue.
 
-`publish(event)` is synchronous and only does `put_nowait`, so a slow or dead Telegram can never
-delay a signal check or an order: when the queue is full the message is dropped and counted. A
+`publish(event)` is synchronous and only queues, so a slow or dead Telegram can never delay a
+signal check or an order. When the queue is full the least important kind of message is dropped
+and counted (see `alert_queue`); fills, rejections and kill-switch changes never are. A
 worker task sends at most one message per `min_interval` seconds, waits `retry_after` on a 429,
 backs off exponentially on network errors, and after `breaker_threshold` consecutive failures
 stops trying for `breaker_cooloff` seconds while messages stay queued.
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from html import unescape
@@ -22,21 +24,12 @@ from html import unescape
 from thunes.clock import Clock
 from thunes.config import Settings
 from thunes.events import Event
+from thunes.notify.alert_queue import AlertQueue, Outgoing
 from thunes.notify.render import event_html, preformatted_chunks, split_text
 from thunes.notify.transport import BotTransport, Outcome, SendResult, Transport, build_bot
 
 log = logging.getLogger(__name__)
 _TAG = re.compile(r"<[^>]+>")
-
-
-@dataclass
-class Outgoing:
-    """One queued message: HTML text, or a photo with a short caption."""
-
-    kind: str
-    text: str
-    photo: bytes | None = None
-    html: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,7 +74,7 @@ class TelegramNotifier:
         self._silenced = frozenset(silenced)
         self._policy = policy or SenderPolicy()
         self._render = render
-        self._queue: asyncio.Queue[Outgoing] = asyncio.Queue(maxsize=self._policy.queue_size)
+        self._queue = AlertQueue(self._policy.queue_size)
         self._worker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle = asyncio.Event()
@@ -90,7 +83,7 @@ class TelegramNotifier:
         self._next_send_at = 0.0
         self._breaker_until: float | None = None
         self._consecutive_failures = 0
-        self._dropped_unreported = 0
+        self._dropped_unreported: Counter[str] = Counter()
         self._counts = dict.fromkeys(
             ("sent", "dropped", "failed", "silenced", "throttled", "retries"), 0
         )
@@ -121,7 +114,7 @@ class TelegramNotifier:
             if event.kind.value in self._silenced:
                 self._counts["silenced"] += 1
                 return
-            if self._queue.full():  # don't spend time rendering what cannot be queued
+            if self._queue.would_drop(event.kind.value):  # don't render what cannot be queued
                 self._drop(event.kind.value)
                 return
             self._enqueue(Outgoing(event.kind.value, self._render(event)))
@@ -147,17 +140,17 @@ class TelegramNotifier:
         self._put(item)
 
     def _put(self, item: Outgoing) -> None:
-        try:
-            self._queue.put_nowait(item)
+        dropped = self._queue.put(item)
+        if dropped is not item:
             self._idle.clear()
-        except asyncio.QueueFull:
-            self._drop(item.kind)
+        if dropped is not None:
+            self._drop(dropped.kind)
 
     def _drop(self, kind: str) -> None:
         self._counts["dropped"] += 1
-        self._dropped_unreported += 1
-        if self._dropped_unreported == 1:  # once per burst: an outage must not flood logs
-            log.warning("Telegram queue full: dropping alerts (%s first) until it drains", kind)
+        self._dropped_unreported[kind] += 1
+        if self._dropped_unreported.total() == 1:  # once per burst: an outage must not flood logs
+            log.warning("Telegram queue full: dropping the least important alerts (%s first)", kind)
 
     def stats(self) -> SenderStats:
         return SenderStats(
@@ -209,10 +202,11 @@ class TelegramNotifier:
                 self._current = None
 
     async def _report_drops(self) -> None:
-        count = self._dropped_unreported
-        notice = Outgoing("notice", f"⚠️ {count} alert(s) were dropped: the queue was full.")
-        if await self._deliver(notice):
-            self._dropped_unreported -= count
+        counts = Counter(self._dropped_unreported)
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+        text = f"⚠️ {counts.total()} alert(s) were dropped ({kinds}): the queue was full."
+        if await self._deliver(Outgoing("notice", text)):
+            self._dropped_unreported -= counts
 
     async def _deliver(self, item: Outgoing) -> bool:
         """One attempt; True when the item is finished with (sent or given up)."""

@@ -96,6 +96,10 @@ async def test_messages_are_paced_one_per_second(fake_api: FakeBotApi) -> None:
     assert clock.time() - start >= 3.0
 
 
+def chatter_event(kind: EventKind = EventKind.LIFECYCLE, n: int = 0) -> Event:
+    return Event(kind, f"{kind.value} {n}", NOW, {"name": f"n{n}", "job_id": f"n{n}"})
+
+
 async def test_outage_never_blocks_publish_and_drops_are_counted(fake_api: FakeBotApi) -> None:
     assert not inspect.iscoroutinefunction(TelegramNotifier.publish)
     clock = ManualClock()
@@ -104,8 +108,8 @@ async def test_outage_never_blocks_publish_and_drops_are_counted(fake_api: FakeB
     )
     fake_api.down = True
     notifier.start()
-    for _ in range(10):
-        notifier.publish(fill_event())  # synchronous: returns without awaiting the network
+    for n in range(10):
+        notifier.publish(chatter_event(n=n))  # synchronous: returns without awaiting the network
     await eventually(lambda: notifier.stats().breaker_open, timeout=10)
     stats = notifier.stats()
     assert stats.dropped >= 6 and stats.sent == 0 and stats.queue_depth <= 4
@@ -197,3 +201,47 @@ async def test_publish_from_a_worker_thread_is_delivered(fake_api: FakeBotApi) -
     await notifier.stop(flush_timeout=1)
     health = notifier.health()
     assert health["sent"] == 1 and health["dropped"] == 0 and health["breaker_open"] is False
+
+
+def kill_switch_event(on: bool) -> Event:
+    return Event(EventKind.KILL_SWITCH, "kill-switch", NOW, {"on": on, "reason": "daily loss"})
+
+
+def rejection_event() -> Event:
+    data = {"symbol": "BTCUSDT", "side": "SELL", "reason": "exchange_rejected", "message": "-2010"}
+    return Event(EventKind.ORDER_REJECTED, "order rejected", NOW, data)
+
+
+async def test_a_full_alert_queue_drops_the_least_important_kinds_never_fills_or_kill_switch(
+    fake_api: FakeBotApi,
+) -> None:
+    """During an outage the queue fills with chatter; fills, rejections and kill-switch changes
+    published after it still go out, and what was dropped is chatter, least important first."""
+    clock = ManualClock()
+    notifier = make_notifier(
+        fake_api, clock, queue_size=4, breaker_threshold=1, breaker_cooloff=600
+    )
+    fake_api.down = True
+    notifier.start()
+    notifier.publish(chatter_event(EventKind.JOB_FAILURE, 0))
+    await eventually(lambda: notifier.stats().breaker_open, timeout=10)  # stuck in flight
+    for n in range(3):
+        notifier.publish(chatter_event(EventKind.LIFECYCLE, n))
+    notifier.publish(chatter_event(EventKind.BREAKER, 9))
+    for _ in range(5):
+        notifier.publish(fill_event())
+    notifier.publish(kill_switch_event(True))
+    notifier.publish(rejection_event())
+    dropped = notifier.stats().dropped
+    fake_api.down = False
+    clock.advance(600)
+    await eventually(lambda: notifier.stats().queue_depth == 0, timeout=10)
+    await notifier.stop(flush_timeout=1)
+    texts = fake_api.sent_texts(CHAT)
+    assert sum("43210.5" in t for t in texts) == 5
+    assert sum("daily loss" in t for t in texts) == 1
+    assert sum("-2010" in t for t in texts) == 1
+    assert dropped == 4  # the three lifecycle messages first, then the breaker
+    notice = next(t for t in texts if "dropped" in t)
+    assert "breaker 1" in notice and "lifecycle 3" in notice
+    assert not any("lifecycle 0" in t for t in texts)
