@@ -10,6 +10,7 @@ from thunes.app.live_key import KeyRefused, LiveKeyGate, NotVerified
 from thunes.app.parts import Built, Observer, StartupError
 from thunes.config import Mode, Settings
 from thunes.events import EventSink
+from thunes.exchange.breakers import BREAKER_NAMES
 from thunes.exchange.types import AuthError, ExchangeError
 from thunes.market.stream import PriceStream
 from thunes.orchestration.daemon import Components
@@ -93,7 +94,7 @@ def probes_for(built: Built) -> Probes:
     symbols, store = built.settings.symbols, built.store
     return Probes(
         stream=lambda: _stream_status(built.stream, symbols),
-        breakers=lambda: {n: built.gateway.breaker_open(n) for n in ("market_data", "orders")},
+        breakers=lambda: {n: built.gateway.breaker_open(n) for n in BREAKER_NAMES},
         database=lambda: _probe_database(store),
         risk=lambda: _risk_view(built),
         record_job_run=_record_job_run(store),

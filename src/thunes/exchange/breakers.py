@@ -1,4 +1,10 @@
-"""Circuit breakers for the exchange: one for market data, one for orders.
+"""Circuit breakers for the exchange, one per path so one path's outage never blocks another:
+
+- `market_data`: klines, prices, book tickers, exchangeInfo, server time;
+- `orders`: the order lifecycle (create, look up an order and its trades): exits depend on it,
+  so nothing else's failures count here;
+- `account`: balances, open-order listings, trade history, key permissions (Telegram `/balance`,
+  reconciliation).
 
 pybreaker provides the state machine (closed → open after `fail_max` consecutive failures →
 half-open after `reset_timeout` → closed on a success, open again on a failure). THUNES calls
@@ -29,7 +35,8 @@ log = logging.getLogger(__name__)
 
 MARKET_DATA = "market_data"
 ORDERS = "orders"
-BREAKER_NAMES = (MARKET_DATA, ORDERS)
+ACCOUNT = "account"
+BREAKER_NAMES = (MARKET_DATA, ORDERS, ACCOUNT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +201,3 @@ class CircuitBreakerMonitor:
                 listener(change)
             except Exception:
                 log.exception("breaker listener failed")
-
-
-BreakerSet = CircuitBreakerMonitor

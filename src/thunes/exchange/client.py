@@ -26,7 +26,7 @@ from thunes.clock import Clock
 from thunes.domain import OrderIntent, RejectReason, Side
 from thunes.events import EventBus
 from thunes.exchange.binance_client import ThunesAsyncClient
-from thunes.exchange.breakers import MARKET_DATA, ORDERS, CircuitBreakerMonitor
+from thunes.exchange.breakers import ACCOUNT, MARKET_DATA, ORDERS, CircuitBreakerMonitor
 from thunes.exchange.errors import (
     BAD_SYMBOL_CODE,
     FILTER_FAILURE_CODE,
@@ -142,12 +142,20 @@ class BinanceGateway:
         return report
 
     async def _sync_if_due(self) -> None:
-        """Periodic resync, piggybacked on signed requests; concurrent callers share one sync."""
+        """Periodic resync, piggybacked on signed requests; concurrent callers share one sync.
+
+        Never raises: the time endpoint is market data, and its outage (or open breaker) must
+        not stop an order or a lookup. With a stale offset the exchange refuses cleanly (-1021).
+        """
         if not self.time_sync.due():
             return
         async with self._sync_lock:
-            if self.time_sync.due():
+            if not self.time_sync.due():
+                return
+            try:
                 await self.time_sync.sync(self._server_time_raw)
+            except ExchangeError as error:
+                log.warning("clock resync failed, keeping the last offset: %s", error)
 
     async def _signed_read(self, breaker: str, weight: int, call: Any) -> Any:
         await self._sync_if_due()
@@ -172,9 +180,18 @@ class BinanceGateway:
         self._rules_at = None
 
     async def symbol_rules(self, symbol: str) -> SymbolRules:
+        """The symbol's rules, refreshed daily and after a -1013; when the refresh fails, a
+        known symbol keeps its last rules (an exit must not wait for exchangeInfo)."""
         stale = self._rules_at is None or self.clock.time() - self._rules_at >= RULES_MAX_AGE
         if stale or symbol not in self._rules:
-            await self.refresh_rules()
+            try:
+                await self.refresh_rules()
+            except ExchangeError as error:
+                if symbol not in self._rules:
+                    raise
+                log.warning(
+                    "exchangeInfo unavailable, using the last rules of %s: %s", symbol, error
+                )
         try:
             return self._rules[symbol]
         except KeyError:
@@ -221,14 +238,14 @@ class BinanceGateway:
     async def account(self) -> dict[str, Any]:
         """The raw account document (permissions, balances); used by preflight."""
         result: dict[str, Any] = await self._signed_read(
-            MARKET_DATA, endpoint_weight("account"), self.client.get_account
+            ACCOUNT, endpoint_weight("account"), self.client.get_account
         )
         return result
 
     async def api_restrictions(self) -> dict[str, Any]:
         """The API key's permissions (live only: GET /sapi/v1/account/apiRestrictions)."""
         result: dict[str, Any] = await self._signed_read(
-            MARKET_DATA, 1, self.client.get_account_api_permissions
+            ACCOUNT, 1, self.client.get_account_api_permissions
         )
         return result
 
@@ -256,7 +273,7 @@ class BinanceGateway:
             return await self.client.get_open_orders(**params)
 
         weight = endpoint_weight("openOrders", "GET", params)
-        answer = await self._signed_read(ORDERS, weight, call)
+        answer = await self._signed_read(ACCOUNT, weight, call)
         with reading("open orders"):
             return [order_from_json(entry) for entry in as_list(answer, "open orders")]
 
@@ -272,7 +289,10 @@ class BinanceGateway:
         async def call() -> Any:
             return await self.client.get_my_trades(**params)
 
-        answer = await self._signed_read(ORDERS, endpoint_weight("myTrades", "GET", params), call)
+        # One order's trades are part of resolving that order; the account's history is not.
+        breaker = ORDERS if order_id is not None else ACCOUNT
+        weight = endpoint_weight("myTrades", "GET", params)
+        answer = await self._signed_read(breaker, weight, call)
         with reading("trades"):
             fills = [fill_from_trade(t) for t in as_list(answer, "trades")]
         return sorted(fills, key=lambda f: (f.time_ms, f.trade_id))

@@ -307,5 +307,5 @@ class ExchangeGateway(Protocol):
         ...
 
     def breaker_open(self, name: str) -> bool:
-        """Whether the named breaker ("market_data" or "orders") refuses calls right now."""
+        """Whether the named breaker ("market_data", "orders" or "account") refuses calls now."""
         ...

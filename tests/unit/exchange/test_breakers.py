@@ -82,6 +82,6 @@ def test_snapshot_and_manual_reset() -> None:
     breakers, _ = monitor(clock)
     for _ in range(5):
         breakers.record("orders", TemporaryError("x"))
-    assert breakers.snapshot() == {"market_data": "closed", "orders": "open"}
+    assert breakers.snapshot() == {"market_data": "closed", "orders": "open", "account": "closed"}
     breakers.reset("orders")
     assert breakers.state("orders") == "closed"
