@@ -31,6 +31,9 @@ ALERT_KINDS = (
     "job_failure",
     "lifecycle",
     "reconciliation",
+    "exit_blocked",
+    "dust",
+    "audit",
 )
 
 

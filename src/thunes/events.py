@@ -28,6 +28,9 @@ class EventKind(StrEnum):
     JOB_FAILURE = "job_failure"
     LIFECYCLE = "lifecycle"
     RECONCILIATION = "reconciliation"
+    EXIT_BLOCKED = "exit_blocked"
+    DUST = "dust"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,16 +119,28 @@ def test_reordered_lines_are_caught(tmp_path: Path) -> None:
     assert (result.ok, result.line) == (False, 3)
 
 
-def test_torn_line_is_reported_and_later_entries_still_chain(tmp_path: Path) -> None:
+def test_torn_line_is_cut_off_and_recorded_before_the_next_entry(tmp_path: Path) -> None:
     audit = trail(tmp_path)
     write_entries(audit, 2)
     with audit.path.open("a") as handle:
         handle.write('{"seq":2,"time":')  # a crash in the middle of a write
     audit.record("decision", "after-crash")
     result = verify_audit(audit.path)
-    assert (result.ok, result.line) == (False, 3)
-    last = json.loads(lines(audit.path)[-1])
-    assert last["seq"] == 2 and last["prev"] == json.loads(lines(audit.path)[1])["hash"]
+    assert result.ok and result.entries == 4 and len(result.notes) == 1
+    repair, last = (json.loads(line) for line in lines(audit.path)[2:])
+    assert repair["kind"] == "audit_repair" and repair["data"]["bytes"] == 16
+    assert repair["data"]["text"] == '{"seq":2,"time":'
+    assert last["seq"] == 3 and last["prev"] == repair["hash"]
+
+
+def test_unparseable_line_inside_the_trail_is_still_tampering(tmp_path: Path) -> None:
+    audit = trail(tmp_path)
+    write_entries(audit, 3)
+    content = lines(audit.path)
+    content.insert(1, '{"seq":1,"time":\n')
+    audit.path.write_text("".join(content))
+    result = verify_audit(audit.path)
+    assert (result.ok, result.line, result.tampering) == (False, 2, True)
 
 
 def test_rotation_keeps_the_chain(tmp_path: Path) -> None:
