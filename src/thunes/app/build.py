@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pydantic import SecretStr
+from thunes.app.ban_store import KvBanStore
 
 from thunes.app.parts import (
     AUDIT_FILE,
@@ -150,7 +151,12 @@ async def _build_on(
     if observer is not None and observer.on_event is not None:
         events.subscribe(CallbackSink(observer.on_event))
     gateway = await build_gateway(
-        settings, clock, events, api_url=side.api_url, wire_clock=SystemClock()
+        settings,
+        clock,
+        events,
+        api_url=side.api_url,
+        wire_clock=SystemClock(),
+        ban_store=KvBanStore(store, settings.mode),
     )
     closers.append(gateway.close)
     risk = risk_manager(settings, store, clock, events, audit)

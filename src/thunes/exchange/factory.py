@@ -8,7 +8,7 @@ from thunes.events import EventBus
 from thunes.exchange.binance_client import make_client
 from thunes.exchange.breakers import CircuitBreakerMonitor
 from thunes.exchange.client import BinanceGateway
-from thunes.exchange.ratelimit import RateLimiter
+from thunes.exchange.ratelimit import BanStore, RateLimiter
 from thunes.exchange.retry import RetryPolicy
 from thunes.exchange.timesync import TimeSync
 
@@ -24,6 +24,7 @@ async def build_gateway(
     retry: RetryPolicy | None = None,
     request_timeout: float = 10.0,
     wire_clock: Clock | None = None,
+    ban_store: BanStore | None = None,
 ) -> BinanceGateway:
     """Point at the simulator (`api_url` given), testnet or live according to `settings.mode`.
 
@@ -32,7 +33,8 @@ async def build_gateway(
     requests, dates klines and events, and times the breakers. `wire_clock` (default `clock`)
     is the time the network lives in: the exchange counts weight per real minute and
     Retry-After and bans are real seconds, so in `sim` mode (where `clock` runs faster than
-    real time) it must be the wall clock; read backoff sleeps on it too.
+    real time) it must be the wall clock; read backoff sleeps on it too. `ban_store` keeps a
+    418 ban's end across restarts (the composition root provides it over the state database).
     """
     wire = wire_clock or clock
     key = settings.api_key.get_secret_value()
@@ -53,6 +55,7 @@ async def build_gateway(
         wire,
         weight_limit=settings.rest_weight_limit,
         margin=settings.rest_weight_margin,
+        ban_store=ban_store,
     )
     breakers = CircuitBreakerMonitor(
         clock,

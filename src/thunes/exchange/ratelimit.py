@@ -8,17 +8,23 @@ separate 10-second budget corrected from `X-MBX-ORDER-COUNT-10S`.
 
 A 429 pauses every caller until its Retry-After has passed; a 418 bans every request until the
 ban ends: `acquire` raises `BannedError` at once instead of sleeping through a ban that may last
-days.
+days. The ban's end is kept through a `BanStore` so a restarted daemon does not call the exchange
+(and earn a longer ban) before it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 from collections import deque
 from collections.abc import Mapping
+from typing import Protocol
 
 from thunes.clock import Clock
 from thunes.exchange.types import BannedError, RateLimitedError
+
+log = logging.getLogger(__name__)
 
 # Documented weights (rest-api.md); endpoints not listed weigh 1.
 ENDPOINT_WEIGHTS = {
@@ -86,6 +92,14 @@ class _Window:
         return now + self.seconds
 
 
+class BanStore(Protocol):
+    """Where the end of a 418 ban (epoch seconds on the wire clock) outlives the process."""
+
+    def load(self) -> float | None: ...
+
+    def save(self, until: float | None) -> None: ...
+
+
 class RateLimiter:
     """Shared budgets; every request awaits `acquire(weight)` before it is sent."""
 
@@ -96,7 +110,9 @@ class RateLimiter:
         margin: float = 0.2,
         order_limit_10s: int = 100,
         max_wait: float = 120.0,
+        ban_store: BanStore | None = None,
     ) -> None:
+        """`ban_store` (optional) persists a ban; one still running is honoured from the start."""
         self._clock = clock
         self._margin = margin
         self._weights = _Window(60.0)
@@ -112,6 +128,34 @@ class RateLimiter:
         self.waited_seconds = 0.0
         self.corrections = 0
         self._lock = asyncio.Lock()
+        self._ban_store = ban_store
+        self._ban_saved = False
+        self._restore_ban()
+
+    def _restore_ban(self) -> None:
+        if self._ban_store is None:
+            return
+        try:
+            until = self._ban_store.load()
+        except Exception:
+            log.exception("could not read a persisted ban; starting without one")
+            return
+        if until is None or not math.isfinite(until):
+            return
+        self._ban_saved = True
+        if until > self._clock.time():
+            self.banned_until = self.paused_until = until
+            log.error("IP banned until %.0f (before the restart): no request until then", until)
+
+    def _save_ban(self, until: float | None) -> None:
+        """Best effort: an unwritable store must not turn a ban into a crash."""
+        if self._ban_store is None:
+            return
+        self._ban_saved = until is not None
+        try:
+            self._ban_store.save(until)
+        except Exception:
+            log.exception("could not persist the ban's end; it holds until this process stops")
 
     def _budget(self, limit: int) -> int:
         return max(1, int(limit * (1 - self._margin)))
@@ -143,6 +187,8 @@ class RateLimiter:
     def check_ban(self) -> None:
         if self.banned():
             raise BannedError("IP banned: no request is sent until the ban ends", self.banned_until)
+        if self._ban_saved:
+            self._save_ban(None)  # over: a later restart needs no wait
 
     async def acquire(self, weight: int, orders: int = 0) -> None:
         """Wait until `weight` (and `orders`) fit the budgets, then book them.
@@ -206,6 +252,8 @@ class RateLimiter:
         self.paused_until = max(self.paused_until, self._clock.time() + retry_after)
 
     def ban(self, until: float) -> None:
-        """After a 418: every request is refused until `until` (epoch seconds)."""
-        self.banned_until = max(self.banned_until, until)
+        """After a 418: every request is refused until `until` (epoch seconds), restarts too."""
+        if until > self.banned_until:
+            self.banned_until = until
+            self._save_ban(until)
         self.paused_until = max(self.paused_until, until)
