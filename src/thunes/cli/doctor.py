@@ -15,7 +15,6 @@ from thunes.cli.common import add_env_file_option, settings_from_args
 from thunes.config import Mode, Settings
 from thunes.exchange.preflight import PreflightCheck as Check
 from thunes.exchange.preflight import Status
-from thunes.exchange.preflight import preflight as exchange_preflight
 from thunes.market.klines import KlineFileError, load_klines, sample_path
 from thunes.notify.preflight import telegram_preflight
 
@@ -74,7 +73,9 @@ def collect_checks(settings: Settings, offline: bool) -> list[Check]:
     if settings.mode is Mode.SIM:
         checks.extend(check_data(settings))
     if not offline:
-        checks.extend(asyncio.run(_guarded("exchange", exchange_preflight(settings))))
+        from thunes.app.exchange_checks import exchange_checks  # the app: heavy, doctor only
+
+        checks.extend(asyncio.run(_guarded("exchange", exchange_checks(settings))))
         checks.extend(asyncio.run(_guarded("telegram", _telegram_checks(settings))))
     return checks
 

@@ -47,11 +47,12 @@ async def preflight(
 ) -> list[PreflightCheck]:
     """Run every check against the configured exchange (or the given gateway).
 
-    In `sim` mode without an `api_url`, THUNES' own simulator is started on 127.0.0.1 for the
-    duration of the checks, as the daemon would start it.
+    In `sim` mode the caller says where the simulator is (`api_url`); starting one is the
+    composition root's job (`thunes.app.exchange_checks`), not the exchange boundary's.
     """
     if gateway is None and api_url is None and settings.mode is Mode.SIM:
-        return await _with_embedded_simulator(settings)
+        detail = "sim mode: no simulator address given (the application starts the simulator)"
+        return [PreflightCheck("exchange reachable", "fail", detail)]
     owned = gateway is None
     if gateway is None:
         from thunes.exchange.factory import build_gateway
@@ -62,17 +63,6 @@ async def preflight(
     finally:
         if owned:
             await gateway.close()
-
-
-async def _with_embedded_simulator(settings: Settings) -> list[PreflightCheck]:
-    from thunes.sim import Simulator
-
-    simulator = Simulator()
-    await simulator.start()
-    try:
-        return await preflight(settings, simulator.clock, api_url=simulator.api_url)
-    finally:
-        await simulator.stop()
 
 
 async def run_checks(settings: Settings, gateway: PreflightGateway) -> list[PreflightCheck]:

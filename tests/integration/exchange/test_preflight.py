@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 
+import thunes.exchange
+from thunes.app.exchange_checks import exchange_checks
 from thunes.clock import ManualClock
 from thunes.config import Settings
 from thunes.exchange.preflight import preflight
@@ -41,6 +45,18 @@ async def test_unreachable_exchange_fails_fast(sim: Simulator, clock: ManualCloc
     assert statuses(checks) == {"exchange reachable": "fail"}
 
 
-async def test_sim_mode_without_a_url_checks_an_embedded_simulator() -> None:
-    checks = await preflight(Settings(_env_file=None))
+async def test_sim_mode_doctor_checks_a_simulator_the_application_starts() -> None:
+    checks = await exchange_checks(Settings(_env_file=None))
     assert statuses(checks) == {"exchange reachable": "ok", "clock drift": "ok", "API key": "ok"}
+
+
+async def test_exchange_preflight_never_starts_a_simulator() -> None:
+    """The exchange boundary does not know the simulator: without its address, sim mode fails."""
+    checks = await preflight(Settings(_env_file=None))
+    assert statuses(checks) == {"exchange reachable": "fail"}
+
+
+def test_the_exchange_boundary_does_not_import_the_simulator() -> None:
+    root = Path(thunes.exchange.__file__).parent
+    sources = {path.name: path.read_text() for path in root.glob("*.py")}
+    assert [name for name, text in sources.items() if "thunes.sim" in text] == []
