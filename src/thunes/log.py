@@ -40,7 +40,7 @@ class RedactingFilter(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
+        record.msg = self.redact(_message(record))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -51,6 +51,18 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The formatted message; a call whose format and arguments disagree (`log.info("%d", "x")`)
+    still logs what it was given instead of raising into the code that logged."""
+    try:
+        return record.getMessage()
+    except Exception as error:
+        try:
+            return f"{record.msg!s} {record.args!r} (unformattable: {type(error).__name__})"
+        except Exception:
+            return f"<unprintable log message: {type(error).__name__}>"
 
 
 class JsonLinesFormatter(logging.Formatter):
