@@ -146,7 +146,9 @@ async def _build_on(
     if side.sim is not None:
         closers.append(side.sim.stop)
     settings, clock, events = side.settings, side.clock, EventBus()
-    audit = AuditTrail(settings.log_dir / AUDIT_FILE, clock, secrets=settings.secrets())
+    audit = AuditTrail(
+        settings.log_dir / AUDIT_FILE, clock, secrets=settings.secrets(), events=events
+    )
     events.subscribe(AuditSink(audit))
     if observer is not None and observer.on_event is not None:
         events.subscribe(CallbackSink(observer.on_event))

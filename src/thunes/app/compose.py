@@ -18,7 +18,8 @@ from thunes.orchestration.daemon_health import DaemonHealth, Probes, StreamStatu
 from thunes.orchestration.job_runs import JobOutcome
 from thunes.orchestration.metrics import DaemonMetrics
 from thunes.orchestration.scheduler import ScheduleSpec
-from thunes.reports.daily_files import write_daily_report
+from thunes.reports.daily import summary_day
+from thunes.reports.daily_files import write_daily_report_off_loop
 from thunes.store import JobRun, Store
 from thunes.trading.pipeline import CheckPipeline
 from thunes.trading.results import CheckReport
@@ -27,25 +28,33 @@ log = logging.getLogger(__name__)
 
 
 class PipelineReconciler:
-    """The daemon's reconciliation job: the strict start-up pass first, then routine passes.
+    """The daemon's reconciliation and check jobs, behind the live key gate.
 
-    In live mode nothing is reconciled (so nothing trades) before the key is verified.
+    Both go through `CheckPipeline` (its `reconcile` is the one reconciliation path). In live
+    mode nothing is reconciled and nothing trades before the key is verified.
     """
 
     def __init__(self, pipeline: CheckPipeline, key_gate: LiveKeyGate) -> None:
         self.pipeline = pipeline
         self.key_gate = key_gate
 
-    async def reconcile(self) -> Any:
+    async def _key_refusal(self) -> str | None:
         try:
-            why = await self.key_gate.verify()
+            return await self.key_gate.verify()
         except KeyRefused as exc:
-            return NotVerified(str(exc))
+            return str(exc)
+
+    async def reconcile(self) -> Any:
+        why = await self._key_refusal()
         if why is not None:
             return NotVerified(why)
-        if not self.pipeline.reconciled:
-            return await self.pipeline.start()
-        return await self.pipeline.reconciler.reconcile()
+        return await self.pipeline.reconcile()
+
+    async def run_check(self, correlation_id: str | None = None) -> Any:
+        why = await self._key_refusal()
+        if why is not None:
+            raise RuntimeError(f"not trading: {why}")
+        return await self.pipeline.run_check(correlation_id)
 
 
 def _stream_status(stream: PriceStream, symbols: list[str]) -> StreamStatus:
@@ -98,16 +107,19 @@ def probes_for(built: Built) -> Probes:
         database=lambda: _probe_database(store),
         risk=lambda: _risk_view(built),
         record_job_run=_record_job_run(store),
+        audit=built.audit.retry,
     )
 
 
 async def write_and_send_daily_summary(built: Built) -> None:
-    """The daily summary with stream marks and health, to the log directory and Telegram."""
+    """The daily summary with stream marks and health, to the log directory and Telegram: for
+    the day it was due (a late run after midnight reports the day before), drawn off the loop."""
     now = built.clock.now()
-    report = write_daily_report(
+    due_at = schedule_for(built.settings).daily_summary_at
+    report = await write_daily_report_off_loop(
         built.settings,
         built.store,
-        now.date(),
+        summary_day(now, due_at),
         now=now,
         prices=built.prices(),
         health=built.health_snapshot(),
@@ -141,6 +153,7 @@ def compose(
         built.events.subscribe(sink)
     metrics = DaemonMetrics()
     key_gate = LiveKeyGate(built.gateway.api_restrictions, required=settings.mode is Mode.LIVE)
+    gated = PipelineReconciler(built.pipeline, key_gate)
 
     def after_check(report: CheckReport) -> None:
         _count_check(metrics, report)
@@ -157,8 +170,8 @@ def compose(
         clock=built.clock,
         events=built.events,
         metrics=metrics,
-        pipeline=built.pipeline,
-        reconciler=PipelineReconciler(built.pipeline, key_gate),
+        pipeline=gated,
+        reconciler=gated,
         health_probes=DaemonHealth(
             built.clock, settings.check_interval_minutes * 60, probes_for(built)
         ),

@@ -23,7 +23,11 @@ from thunes.clock import Clock
 from thunes.config import Settings
 from thunes.events import Event, EventBus, EventKind
 from thunes.orchestration import jobs
-from thunes.orchestration.daemon_health import DaemonHealth
+from thunes.orchestration.daemon_health import (
+    DaemonHealth,
+    reconciliation_error,
+    reconciliation_reason,
+)
 from thunes.orchestration.health import HealthReport, HealthServer
 from thunes.orchestration.job_runs import JobOutcome, RunStatus
 from thunes.orchestration.metrics import DaemonMetrics
@@ -91,7 +95,7 @@ class Daemon:
         self.state = DaemonState.STARTING
         self.stop_requested = asyncio.Event()
         self.reconciled = False
-        self.not_trading_reason: str | None = "not reconciled yet"
+        self.not_trading_reason: str | None = "Not reconciled with the exchange yet."
         self._checks_running = 0
         self._check_started_monotonic: float | None = None
         self.stuck_check_seconds = max(STUCK_CHECK_FLOOR_S, 3 * spec.check_interval_s)
@@ -132,7 +136,7 @@ class Daemon:
         try:
             report = await self.c.reconciler.reconcile()
         except Exception as exc:
-            self._reconcile_failed(f"{type(exc).__name__}: {exc}")
+            self._reconcile_failed(reconciliation_error(exc))
             raise
         if getattr(report, "ok", False):
             if not self.reconciled:
@@ -141,13 +145,13 @@ class Daemon:
             self.not_trading_reason = None
             self.c.health_probes.reconciliation_ok(True, "")
         else:
-            self._reconcile_failed(str(getattr(report, "error", None) or report))
+            self._reconcile_failed(reconciliation_reason(report))
 
     def _reconcile_failed(self, reason: str) -> None:
         if self.reconciled or self.not_trading_reason != reason:
             log.error("reconciliation failed, not trading: %s", reason)
         self.reconciled = False
-        self.not_trading_reason = f"reconciliation failed: {reason}"
+        self.not_trading_reason = reason
         self.c.health_probes.reconciliation_ok(False, reason)
 
     async def run_daily_summary(self) -> None:

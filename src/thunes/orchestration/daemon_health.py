@@ -2,8 +2,9 @@
 
 Unhealthy (503): the scheduler is not running, the signal check has not completed for two
 intervals, the price stream is disconnected or stale, a circuit breaker is open, the database
-does not answer, or reconciliation failed. The kill-switch is reported but is a decision, not a
-fault. Probes are plain callables so this module needs no concrete component.
+does not answer, reconciliation failed, or the audit trail cannot be written. The kill-switch is
+reported but is a decision, not a fault. Probes are plain callables so this module needs no
+concrete component. Every reason shown is a sentence for the operator, never an object's repr.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Probes:
     risk: Callable[[], Mapping[str, Any]]
     record_job_run: Callable[[JobOutcome], None] = lambda outcome: None
     alerts: Callable[[], Mapping[str, Any]] = lambda: {}
+    # Why the audit trail cannot be written (a sentence), or None; may retry the write.
+    audit: Callable[[], str | None] = lambda: None
 
 
 class DaemonHealth:
@@ -54,7 +57,7 @@ class DaemonHealth:
         self.probes = probes
         self.started_at = clock.time()
         self.last_runs: dict[str, JobOutcome] = {}
-        self.reconciliation: tuple[bool, str] = (False, "not run yet")
+        self.reconciliation: tuple[bool, str] = (False, "Reconciliation has not run yet.")
 
     def job_finished(self, outcome: JobOutcome) -> None:
         self.last_runs[outcome.job_id] = outcome
@@ -117,13 +120,20 @@ class DaemonHealth:
             ("reconciliation", lambda: self._reconciliation(not_trading_reason)),
             ("risk", lambda: ComponentHealth(True, dict(self.probes.risk()))),
             ("alerts", lambda: ComponentHealth(True, dict(self.probes.alerts()))),
+            ("audit", self._audit),
         ]
         for name, probe in probes:
             try:
                 components[name] = probe()
             except Exception as exc:
-                components[name] = ComponentHealth(False, {"error": f"{type(exc).__name__}: {exc}"})
+                components[name] = ComponentHealth(False, {"error": probe_failed(name, exc)})
         return HealthReport(components)
+
+    def _audit(self) -> ComponentHealth:
+        reason = self.probes.audit()
+        if reason is None:
+            return ComponentHealth(True, {"writing": True})
+        return ComponentHealth(False, {"writing": False, "reason": reason})
 
     def _breakers(self) -> ComponentHealth:
         states = dict(self.probes.breakers())
@@ -154,3 +164,36 @@ class DaemonHealth:
         alerts = self.probes.alerts()
         if "dropped" in alerts:
             metrics.alerts_dropped.set(float(alerts["dropped"]))
+        self.probes.audit()  # while degraded, each heartbeat retries recording the gap
+
+
+def probe_failed(component: str, exc: BaseException) -> str:
+    """The sentence shown when reading a component raised."""
+    return f"Reading the {component} state failed: {_error_text(exc)}."
+
+
+def reconciliation_reason(report: Any) -> str:
+    """Why a reconciliation did not succeed, as a sentence (never the report's repr)."""
+    why = report.why() if callable(getattr(report, "why", None)) else ""
+    why = why or getattr(report, "error", None) or ""
+    if not why:
+        findings = getattr(report, "findings", ()) or ()
+        why = "; ".join(str(getattr(f, "detail", "")) for f in findings if getattr(f, "detail", ""))
+    if not why:
+        return "Reconciliation with the exchange did not succeed and gave no reason."
+    return _sentence(f"Reconciliation with the exchange did not succeed: {why}")
+
+
+def reconciliation_error(exc: BaseException) -> str:
+    """The sentence for a reconciliation that raised."""
+    return f"Reconciliation with the exchange failed with an error: {_error_text(exc)}."
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip().rstrip(".")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -74,6 +74,21 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def summary_day(now: datetime, due_at: tuple[int, int] | None) -> date:
+    """The UTC day a summary running at `now` is for: the day of its latest due time.
+
+    The 23:00 job may fire after midnight (misfire grace after a restart or a busy loop); it
+    still reports the day it was due for, not the new, empty one. With no fixed time of day
+    (`due_at` None: a sim run on an interval) it is `now`'s day.
+    """
+    now = now.astimezone(UTC)
+    if due_at is None:
+        return now.date()
+    hour, minute = due_at
+    due_today = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return now.date() if now >= due_today else now.date() - timedelta(days=1)
+
+
 def build_daily_summary(
     store: ReportStore,
     day: date,

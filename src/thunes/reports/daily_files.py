@@ -1,12 +1,14 @@
 """The daily summary as files: `daily-YYYY-MM-DD.txt` and `.png` in a reports directory.
 
 Used by `thunes report` and by the daemon's 23:00 UTC job (which also sends them to Telegram
-when it is configured).
+when it is configured). The daemon's job uses `write_daily_report_off_loop`: drawing the chart
+takes about a second of CPU, which must not stall checks, orders and `/health` on the loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +21,8 @@ from thunes.reports.daily import DailySummary, build_daily_summary, render_daily
 from thunes.reports.snapshot import HealthSnapshot, ReportStore
 
 REPORTS_DIR = "reports"
+
+ChartRenderer = Callable[[DailySummary], bytes]
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,43 @@ def write_daily_report(
     """Build the day's report and write its text and PNG; returns both with their paths."""
     report = make_daily_report(settings, store, day, now=now, prices=prices, health=health)
     directory = Path(out_dir) if out_dir is not None else reports_dir(settings)
+    return save_daily_report(report, directory)
+
+
+async def write_daily_report_off_loop(
+    settings: Settings,
+    store: ReportStore,
+    day: date,
+    *,
+    now: datetime,
+    prices: Mapping[str, Decimal] | None = None,
+    health: HealthSnapshot | None = None,
+    render: ChartRenderer | None = None,
+) -> DailyReport:
+    """`write_daily_report` for the daemon: the store is read on the loop (it belongs to it and
+    the queries are quick); the chart is drawn and the files written in a worker thread."""
+    summary = build_daily_summary(
+        store,
+        day,
+        now=now,
+        daily_loss_limit=settings.daily_loss_limit,
+        prices=prices,
+        health=health,
+    )
+    draw = render or render_daily_chart
+    directory = reports_dir(settings)
+    return await asyncio.to_thread(_draw_and_save, summary, draw, directory)
+
+
+def _draw_and_save(summary: DailySummary, draw: ChartRenderer, directory: Path) -> DailyReport:
+    report = DailyReport(summary, render_daily_text(summary), draw(summary))
+    return save_daily_report(report, directory)
+
+
+def save_daily_report(report: DailyReport, directory: Path) -> DailyReport:
+    """Write `daily-<day>.txt` and `.png` atomically; returns the report with both paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"daily-{day.isoformat()}"
+    stem = f"daily-{report.summary.day.isoformat()}"
     text_path, png_path = directory / f"{stem}.txt", directory / f"{stem}.png"
     _atomic_write(text_path, (report.text + "\n").encode())
     _atomic_write(png_path, report.png)
