@@ -13,6 +13,7 @@ Everything the network can throw is turned into an `ExchangeError` from `types.p
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,8 @@ BAD_SYMBOL_CODE = -1121
 TEMPORARY_CODES = frozenset({-1000, -1001, -1006, -1007, -1008, -1016})
 AUTH_CODES = frozenset({-1002, -1022, -2014, -2015})
 DEFAULT_RETRY_AFTER = 60.0
+# Binance's bans escalate from 2 minutes to 3 days; a longer Retry-After is a malformed header.
+MAX_RETRY_AFTER = 3 * 86_400.0
 
 
 class TimestampError(InvalidRequestError):
@@ -52,12 +55,16 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float:
-    """The `Retry-After` header in seconds, or a cautious default when it is missing or odd."""
+    """The `Retry-After` header in seconds, or a cautious default when it is missing or odd
+    (not a number, NaN, infinite, negative or beyond the longest ban Binance gives)."""
     raw = _header(headers, "Retry-After")
     try:
-        return max(0.0, float(raw)) if raw is not None else DEFAULT_RETRY_AFTER
+        seconds = float(raw) if raw is not None else DEFAULT_RETRY_AFTER
     except ValueError:
         return DEFAULT_RETRY_AFTER
+    if not math.isfinite(seconds) or not 0.0 <= seconds <= MAX_RETRY_AFTER:
+        return DEFAULT_RETRY_AFTER
+    return seconds
 
 
 def response_headers(exc: BaseException) -> Mapping[str, str] | None:

@@ -69,6 +69,15 @@ def test_429_carries_retry_after_and_418_an_absolute_end() -> None:
     assert no_header.retry_after == DEFAULT_RETRY_AFTER
 
 
+@pytest.mark.parametrize("header", ["NaN", "Infinity", "inf", "-5", "1e12", "soon"])
+def test_odd_retry_after_is_a_cautious_default_not_a_ban_forever(header: str) -> None:
+    banned = to_exchange_error(api_error(418, -1003, headers={"Retry-After": header}), NOW)
+    assert isinstance(banned, BannedError) and banned.until == NOW + DEFAULT_RETRY_AFTER
+    limited = to_exchange_error(api_error(429, -1003, headers={"Retry-After": header}), NOW)
+    assert isinstance(limited, RateLimitedError)
+    assert limited.retry_after == DEFAULT_RETRY_AFTER
+
+
 def test_refusals_timestamp_and_auth() -> None:
     stamp = to_exchange_error(api_error(400, -1021), NOW)
     assert isinstance(stamp, TimestampError) and stamp.code == -1021
