@@ -62,10 +62,15 @@ class AlertQueue:
         return not self._items
 
     def would_drop(self, kind: str) -> bool:
-        """True when a `kind` message put now would be dropped itself (so skip rendering it)."""
+        """True when a `kind` message put now would be dropped itself (so skip rendering it).
+
+        A hint only, callable from any thread: `put` (on the loop) decides."""
         if len(self._items) < self.bound or not is_droppable(kind):
             return False
-        return self._victim(rank(kind)) is None
+        try:
+            return self._victim(rank(kind)) is None
+        except RuntimeError:  # the loop changed the queue meanwhile: let `put` decide
+            return False
 
     def put(self, item: Outgoing) -> Outgoing | None:
         """Queue `item`; returns the message dropped to make room (maybe `item`), or None."""
