@@ -27,7 +27,7 @@ def test_a_full_queue_drops_the_least_important_kind_first() -> None:
 
 def test_money_and_kill_switch_kinds_are_never_dropped_even_past_the_bound() -> None:
     queue = AlertQueue(2)
-    never = ("fill", "order_rejected", "kill_switch", "exit_refused", "audit_degraded")
+    never = ("fill", "order_rejected", "kill_switch", "exit_blocked", "audit")
     for kind in never * 3:
         assert queue.put(item(kind)) is None
     assert queue.qsize() == 15
