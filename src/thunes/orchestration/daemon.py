@@ -201,6 +201,7 @@ class Daemon:
             scheduler_running=self.scheduler.running,
             state=self.state.value,
             not_trading_reason=self.not_trading_reason,
+            scheduler_error=self.scheduler.store_error,
         )
 
     # ---- life cycle ---------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class DaemonHealth:
             return f"circuit breaker '{breaker}' is open"
         return None
 
-    def _scheduler(self, running: bool, state: str) -> ComponentHealth:
+    def _scheduler(self, running: bool, state: str, store_error: str | None) -> ComponentHealth:
         last = self.last_runs.get(jobs.SIGNAL_CHECK)
         last_ok = last.finished_at.timestamp() if last and last.status is RunStatus.OK else None
         reference = last_ok if last_ok is not None else self.started_at
@@ -89,8 +89,9 @@ class DaemonHealth:
                 for job, o in self.last_runs.items()
             },
             "signal_check_overdue": overdue,
+            "job_store_error": store_error,
         }
-        return ComponentHealth(running and not overdue, detail)
+        return ComponentHealth(running and not overdue and store_error is None, detail)
 
     def _stream(self) -> ComponentHealth:
         status = self.probes.stream()
@@ -109,11 +110,16 @@ class DaemonHealth:
         )
 
     def report(
-        self, *, scheduler_running: bool, state: str, not_trading_reason: str | None
+        self,
+        *,
+        scheduler_running: bool,
+        state: str,
+        not_trading_reason: str | None,
+        scheduler_error: str | None = None,
     ) -> HealthReport:
         components: dict[str, ComponentHealth] = {}
         probes: list[tuple[str, Callable[[], ComponentHealth]]] = [
-            ("scheduler", lambda: self._scheduler(scheduler_running, state)),
+            ("scheduler", lambda: self._scheduler(scheduler_running, state, scheduler_error)),
             ("stream", self._stream),
             ("breakers", self._breakers),
             ("database", self._database),

@@ -4,6 +4,10 @@ Jobs have stable ids, `max_instances=1` and `coalesce=True`. Misfire grace times
 that ten missed signal checks run once (not ten times) and a daily summary missed while the
 daemon was down for a few hours still runs once on start. In `sim` mode the intervals follow
 simulated time: the real interval is the simulated one divided by the speed.
+
+The job store never stops the daemon: a failed write of the next run time is retried with
+back-off (`job_store.ResilientScheduler`), and persisted jobs that cannot be loaded or are no
+longer defined are removed at start (`job_store.prune_persisted_jobs`).
 """
 
 from __future__ import annotations
@@ -17,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from thunes.orchestration import jobs
+from thunes.orchestration.job_store import ResilientScheduler, RetryPolicy, prune_persisted_jobs
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +74,24 @@ class JobDefinition:
 class TradingScheduler:
     """The daemon's scheduler; jobs persist in `<state>/jobs.db`."""
 
-    def __init__(self, jobs_db: Path, spec: ScheduleSpec) -> None:
+    def __init__(
+        self,
+        jobs_db: Path,
+        spec: ScheduleSpec,
+        *,
+        jobstore: SQLAlchemyJobStore | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.jobs_db = jobs_db
         self.spec = spec
-        self._scheduler = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{jobs_db}")},
+        self._jobstore = jobstore or SQLAlchemyJobStore(url=f"sqlite:///{jobs_db}")
+        self._scheduler = ResilientScheduler(
+            jobstores={"default": self._jobstore},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
+            retry=retry,
         )
+        self.pruned: list[str] = []  # persisted jobs removed at the last start
 
     def definitions(self) -> list[JobDefinition]:
         spec = self.spec
@@ -130,7 +144,9 @@ class TradingScheduler:
     def start(self) -> None:
         """Start, keeping persisted jobs whose trigger is unchanged so misfires run once."""
         self._scheduler.start(paused=True)
-        for definition in self.definitions():
+        definitions = self.definitions()
+        self.pruned = prune_persisted_jobs(self._jobstore, {d.job_id for d in definitions})
+        for definition in definitions:
             existing = self._scheduler.get_job(definition.job_id)
             if existing is not None and str(existing.trigger) == str(definition.trigger):
                 existing.modify(misfire_grace_time=definition.misfire_grace_s)
@@ -167,3 +183,8 @@ class TradingScheduler:
     @property
     def running(self) -> bool:
         return bool(self._scheduler.running)
+
+    @property
+    def store_error(self) -> str | None:
+        """Why the job store cannot be updated (the schedule is being retried), or None."""
+        return self._scheduler.store_error
