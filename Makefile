@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py all
+
+## SIGKILL soak of the daemon in sim mode (KILLS=100 by default): exits 1 on any violation.
+KILLS ?= 100
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --kills $(KILLS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
