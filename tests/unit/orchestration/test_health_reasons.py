@@ -16,6 +16,7 @@ import pytest
 from tests.helpers import eventually
 from tests.unit.orchestration.test_daemon import World, build_world
 from thunes.clock import ManualClock
+from thunes.orchestration.job_store import ResilientScheduler
 from thunes.store.audit import AuditTrail
 from thunes.trading.reconcile import Finding, ReconciliationReport
 
@@ -110,3 +111,14 @@ async def test_a_reconciliation_that_raises_is_a_sentence_in_health(tmp_path: Pa
         "Reconciliation with the exchange failed with an error: ValueError: malformed balance"
         " 'NaN'."
     )
+
+
+async def test_health_shows_a_job_store_that_cannot_be_written(tmp_path: Path) -> None:
+    world = build_world(tmp_path)
+    scheduler = world.daemon.scheduler._scheduler
+    assert isinstance(scheduler, ResilientScheduler)
+    scheduler.store_error = "The scheduler's job store could not be updated (disk full)."
+    body = json.loads(json.dumps(world.daemon.health_report().as_json(), default=str))
+    assert "scheduler" in body["unhealthy"]
+    detail = body["components"]["scheduler"]["detail"]
+    assert detail["job_store_error"] == scheduler.store_error
