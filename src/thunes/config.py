@@ -21,6 +21,7 @@ from thunes.intervals import TRADING_INTERVALS
 
 ENV_PREFIX = "THUNES_"
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
+TESTNET_URL_PATTERN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?$")
 INTERVALS = TRADING_INTERVALS
 ALERT_KINDS = (
     "fill",
@@ -85,6 +86,9 @@ class Settings(BaseSettings):
     api_key: SecretStr = SecretStr("")
     api_secret: SecretStr = SecretStr("")
     live_confirm: bool = False
+    # testnet only: a Binance-compatible base URL instead of testnet.binance.vision (e.g. a
+    # local `thunes sim`); REST under <url>/api, streams on the same host over ws(s)://
+    testnet_url: str = ""
 
     telegram_token: SecretStr = SecretStr("")
     telegram_chat_id: int | None = None
@@ -139,6 +143,13 @@ class Settings(BaseSettings):
             raise ValueError("must be HH:MM in UTC, e.g. 23:00")
         return value
 
+    @field_validator("testnet_url")
+    @classmethod
+    def _testnet_url(cls, value: str) -> str:
+        if value and not TESTNET_URL_PATTERN.match(value):
+            raise ValueError("must be http(s)://HOST[:PORT], e.g. http://127.0.0.1:8765")
+        return value.rstrip("/")
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -170,6 +181,20 @@ class Settings(BaseSettings):
     def clock_speed(self) -> float:
         """Clock seconds per real second: the replay speed in sim mode, else 1."""
         return self.sim_speed if self.mode is Mode.SIM else 1.0
+
+    @property
+    def testnet_api_url(self) -> str | None:
+        """python-binance's API_URL for the `testnet_url` override (None: the real testnet)."""
+        if self.mode is not Mode.TESTNET or not self.testnet_url:
+            return None
+        return self.testnet_url + "/api"
+
+    @property
+    def testnet_stream_url(self) -> str | None:
+        """The stream base for the `testnet_url` override (None: the real testnet's)."""
+        if self.testnet_api_url is None:
+            return None
+        return "ws" + self.testnet_url.removeprefix("http")
 
     @property
     def telegram_enabled(self) -> bool:

@@ -60,7 +60,8 @@ class ExchangeSide:
 async def exchange_side(settings: Settings, store: Store) -> ExchangeSide:
     """Sim: start the embedded simulator and trade on its clock; else the real endpoints."""
     if settings.mode is not Mode.SIM:
-        return ExchangeSide(settings, SystemClock(), None, STREAM_URLS[settings.mode])
+        stream_url = settings.testnet_stream_url or STREAM_URLS[settings.mode]
+        return ExchangeSide(settings, SystemClock(), None, stream_url)
     try:
         sim = await start_simulator(settings, store)
     except SimSetupError as exc:

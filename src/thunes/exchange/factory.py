@@ -28,6 +28,8 @@ async def build_gateway(
 ) -> BinanceGateway:
     """Point at the simulator (`api_url` given), testnet or live according to `settings.mode`.
 
+    Testnet goes to `settings.testnet_url` when that is set (a Binance-compatible local server).
+
     Sends nothing: the first request (or `start()`) happens when the caller wants it.
     `clock` is the exchange's notion of now (simulated time in `sim`): it stamps signed
     requests, dates klines and events, and times the breakers. `wire_clock` (default `clock`)
@@ -44,6 +46,8 @@ async def build_gateway(
             raise ValueError("sim mode needs the simulator's api_url")
         if not (key and secret):
             key, secret = SIM_CREDENTIALS
+    if api_url is None:
+        api_url = settings.testnet_api_url  # testnet pointed elsewhere (a local simulator)
     client = make_client(
         key,
         secret,
