@@ -28,7 +28,7 @@ class Action(StrEnum):
 class ExitReason(StrEnum):
     SIGNAL = "signal"
     STOP_LOSS = "stop_loss"
-    MANUAL = "manual"
+    MANUAL = "manual"  # sold outside THUNES (found by reconciliation)
 
 
 class RejectReason(StrEnum):
@@ -53,6 +53,7 @@ class RejectReason(StrEnum):
     INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
     EXCHANGE_REJECTED = "EXCHANGE_REJECTED"
     DUST = "DUST"
+    AUDIT_DEGRADED = "AUDIT_DEGRADED"
 
 
 class OrderState(StrEnum):
@@ -170,8 +171,10 @@ class StageResult(Generic[T]):
 def client_order_id(decision_id: str, symbol: str, side: Side) -> str:
     """A deterministic client order id for one decision (Binance allows up to 36 chars).
 
-    The same decision always yields the same id, so a restart can never send a second order
-    for it: the exchange rejects a duplicate and a lookup by this id resolves the outcome.
+    The same decision always yields the same id, so a restart re-derives it and finds the
+    order recorded in SQLite instead of sending another. The exchange is no guard: Binance
+    refuses a reused id only while the first order is still open, and accepts it again once
+    that order is filled. A lookup by this id resolves an unknown outcome.
     """
     digest = hashlib.sha256(f"{decision_id}|{symbol}|{side.value}".encode()).hexdigest()
     return f"th-{side.value[0].lower()}-{digest[:30]}"

@@ -6,11 +6,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from pydantic import SecretStr
-from thunes.app.ban_store import KvBanStore
 
+from thunes.app.ban_store import KvBanStore
 from thunes.app.parts import (
     AUDIT_FILE,
     MAX_KLINES,
@@ -39,7 +38,7 @@ from thunes.orchestration.sim_runtime import (
 )
 from thunes.store import Store
 from thunes.store.audit import AuditTrail
-from thunes.strategy import Strategy
+from thunes.strategy import Strategy, TradingRules
 from thunes.trading.pipeline import CheckPipeline, PipelineConfig
 from thunes.trading.risk import RiskLimits, RiskManager
 
@@ -76,15 +75,19 @@ async def exchange_side(settings: Settings, store: Store) -> ExchangeSide:
     return ExchangeSide(sim_settings, sim.clock, sim.simulator.api_url, sim.simulator.ws_url, sim)
 
 
-def risk_manager(
-    settings: Settings, store: Store, clock: Clock, events: EventBus, audit: AuditTrail
-) -> RiskManager:
-    limits = RiskLimits(
-        daily_loss_limit=settings.daily_loss_limit,
-        max_open_positions=settings.max_open_positions,
-        cooldown=timedelta(minutes=settings.cooldown_minutes),
+def risk_limits(rules: TradingRules) -> RiskLimits:
+    """The risk manager's limits, from the rules the backtest also trades with."""
+    return RiskLimits(
+        daily_loss_limit=rules.daily_loss_limit,
+        max_open_positions=rules.max_open_positions,
+        cooldown=rules.cooldown,
     )
-    return RiskManager(limits, store, clock, events=events, audit=audit)
+
+
+def risk_manager(
+    rules: TradingRules, store: Store, clock: Clock, events: EventBus, audit: AuditTrail
+) -> RiskManager:
+    return RiskManager(risk_limits(rules), store, clock, events=events, audit=audit)
 
 
 def price_stream(side: ExchangeSide, gateway: BinanceGateway, events: EventBus) -> PriceStream:
@@ -107,13 +110,16 @@ def price_stream(side: ExchangeSide, gateway: BinanceGateway, events: EventBus) 
     )
 
 
-def pipeline_config(settings: Settings, strategy: Strategy) -> PipelineConfig:
+def pipeline_config(
+    settings: Settings, strategy: Strategy, rules: TradingRules
+) -> PipelineConfig:
+    """The check's settings; the trading rules are the ones `BacktestConfig.from_rules` uses."""
     return PipelineConfig(
         symbols=settings.symbols,
         interval=settings.timeframe,
-        quote_amount=settings.quote_amount,
-        min_confidence=settings.min_confidence,
-        stop_loss_pct=settings.stop_loss_pct,
+        quote_amount=rules.quote_amount,
+        min_confidence=rules.min_confidence,
+        stop_loss_pct=rules.stop_loss_pct,
         price_staleness_seconds=staleness_for(settings),
         kline_limit=min(MAX_KLINES, max(500, strategy.history_bars)),
     )
@@ -162,7 +168,8 @@ async def _build_on(
         ban_store=KvBanStore(store, settings.mode),
     )
     closers.append(gateway.close)
-    risk = risk_manager(settings, store, clock, events, audit)
+    rules = TradingRules.from_settings(settings)
+    risk = risk_manager(rules, store, clock, events, audit)
     stream = price_stream(side, gateway, events)
     closers.append(stream.stop)
     strategy = load_strategy(settings, audit)
@@ -172,10 +179,11 @@ async def _build_on(
         risk,
         strategy,
         clock,
-        pipeline_config(settings, strategy),
+        pipeline_config(settings, strategy, rules),
         prices=stream,
         audit=audit,
         events=events,
+        wire_clock=gateway.wire_clock,
     )
     return Built(
         settings, clock, events, store, audit, gateway, stream, pipeline, risk, side.sim, closers

@@ -41,6 +41,15 @@ STOP_GRACE_SECONDS = 30.0
 STUCK_CHECK_FLOOR_S = 300.0  # real seconds a check may run before the watchdog stops
 
 
+def _raise_if_every_symbol_failed(report: Any) -> None:
+    """A check in which no symbol got through is a failed job, not a quiet success."""
+    results = getattr(report, "results", None) or {}
+    errors = getattr(report, "errors", None) or []
+    if results and len(errors) == len(results):
+        first = errors[0]
+        raise RuntimeError(f"every symbol's check failed, e.g. {first.symbol}: {first.detail}")
+
+
 class DaemonState(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
@@ -114,10 +123,8 @@ class Daemon:
     async def run_signal_check(self) -> None:
         if self.state is not DaemonState.RUNNING:
             return
-        if not self.reconciled:
-            await self.run_reconciliation()
-            if not self.reconciled:
-                raise RuntimeError(f"not trading: {self.not_trading_reason}")
+        # No wait for a clean reconciliation here: the check reconciles first, then lets each
+        # symbol's exits run whatever it found; only entries wait (promise 4).
         self._checks_running += 1
         self._check_started_monotonic = time.monotonic()
         self._idle.clear()
@@ -125,7 +132,11 @@ class Daemon:
             with self.c.metrics.check_seconds.time():
                 report = await self.c.pipeline.run_check()
             self.checks_completed += 1
+            recon = getattr(report, "reconciliation", None)
+            if recon is not None:
+                self._reconciliation_seen(recon)
             self.c.after_check(report)
+            _raise_if_every_symbol_failed(report)
         finally:
             self._checks_running -= 1
             self._check_started_monotonic = None
@@ -138,6 +149,10 @@ class Daemon:
         except Exception as exc:
             self._reconcile_failed(reconciliation_error(exc))
             raise
+        self._reconciliation_seen(report)
+
+    def _reconciliation_seen(self, report: Any) -> None:
+        """Health follows the latest reconciliation, whichever job ran it."""
         if getattr(report, "ok", False):
             if not self.reconciled:
                 log.info("reconciled with the exchange; trading enabled")

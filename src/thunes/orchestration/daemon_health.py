@@ -21,7 +21,7 @@ from thunes.orchestration.metrics import DaemonMetrics
 
 # Jobs an open breaker guards: they are skipped (and recorded so) while it is open.
 GUARDED_BY = {
-    jobs.SIGNAL_CHECK: "market_data",
+    # Not the signal check: an open market-data breaker must never skip a stop-loss.
     jobs.EXCHANGE_INFO: "market_data",
     jobs.RECONCILIATION: "orders",
 }

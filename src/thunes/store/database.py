@@ -8,6 +8,7 @@ daemon at its next read). Opening never overwrites anything it does not recognis
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,10 @@ from thunes.store.schema import fills, orders, positions
 from thunes.store.state import StateTables
 
 DB_FILE = "thunes.db"
+# States that prove the exchange has the order: an earlier error about reaching it is stale.
+_CLEARS_ERROR = frozenset(
+    {OrderState.ACKED, OrderState.PARTIALLY_FILLED, OrderState.FILLED, OrderState.CANCELED}
+)
 
 
 class Store(StateTables):
@@ -57,6 +62,10 @@ class Store(StateTables):
 
     def close(self) -> None:
         self._tx.engine.dispose()
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Make every store call inside the block one transaction: all of it or none survives."""
+        return self._tx.atomic()
 
     def __enter__(self) -> Store:
         return self
@@ -102,7 +111,11 @@ class Store(StateTables):
         avg_price: Decimal | None = None,
         error: str | None = None,
     ) -> OrderRecord:
-        """Move an order to `state`; fields left as None keep their stored value."""
+        """Move an order to `state`; fields left as None keep their stored value.
+
+        A move to a final state the exchange reported (FILLED, CANCELED, ...) with no `error`
+        clears a stale one: a filled order must not still say "never reached".
+        """
         changes: dict[str, object] = {"state": state.value, "updated_at": now}
         optional = {
             "exchange_order_id": exchange_order_id,
@@ -112,6 +125,8 @@ class Store(StateTables):
             "error": error,
         }
         changes.update({k: v for k, v in optional.items() if v is not None})
+        if error is None and state in _CLEARS_ERROR:
+            changes["error"] = None
         where = orders.c.client_order_id == client_order_id
         with self._tx.write() as conn:
             if conn.execute(update(orders).where(where).values(**changes)).rowcount == 0:

@@ -10,6 +10,10 @@ The driver's implicit transactions are switched off: reads run in a deferred `BE
 consistent snapshot) and writes in `BEGIN IMMEDIATE`, which takes the write lock up front. A
 deferred transaction that later tries to write can fail with SQLITE_BUSY regardless of the busy
 timeout; taking the lock first avoids that. Within one process a lock keeps a single writer.
+
+`Transactions.atomic()` groups several store calls into one write transaction (a position
+closed together with the cool-down and daily-PnL it causes): inside it, every `read()` and
+`write()` of the same task or thread reuses that transaction, so a crash keeps all or none.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -55,20 +60,44 @@ def build_engine(path: Path) -> Engine:
 
 
 class Transactions:
-    """Short transactions over one engine: `read()` and `write()` context managers."""
+    """Short transactions over one engine: `read()`, `write()` and `atomic()` context managers."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._current: ContextVar[Connection | None] = ContextVar(
+            f"thunes_tx_{id(self)}", default=None
+        )
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        current = self._current.get()
+        if current is not None:
+            yield current
+            return
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
+        current = self._current.get()
+        if current is not None:
+            yield current
+            return
         with self._write_lock, self.engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One write transaction for every store call made inside the block (nesting joins)."""
+        if self._current.get() is not None:
+            yield
+            return
+        with self.write() as conn:
+            token = self._current.set(conn)
+            try:
+                yield
+            finally:
+                self._current.reset(token)

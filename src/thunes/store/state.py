@@ -181,3 +181,13 @@ class StateTables:
         )
         with self._tx.write() as conn:
             conn.execute(statement)
+
+    def kv_delete(self, key: str) -> None:
+        with self._tx.write() as conn:
+            conn.execute(delete(kv).where(kv.c.key == key))
+
+    def kv_prefixed(self, prefix: str) -> dict[str, str]:
+        """Every key starting with `prefix` (e.g. all tracked dust), with its value."""
+        query = select(kv.c.key, kv.c.value).where(kv.c.key.startswith(prefix, autoescape=True))
+        with self._tx.read() as conn:
+            return {str(k): str(v) for k, v in conn.execute(query)}

@@ -12,9 +12,19 @@ reconciliation that adopts the order later publish nothing twice.
 
 An UNKNOWN outcome (timeout, 5xx, lost response) is resolved by looking the client order id up,
 with bounded, backed-off attempts. "Not found" proves nothing until the order-creation window
-(the exchange's recvWindow plus margin) has passed since SENT; only then is the order marked
-`NEVER_REACHED`, and it is not resent in the same check. Re-running a decision whose record
-exists never sends again: it resolves or reports the existing order instead.
+(the exchange's recvWindow plus margin) has passed since the request really left, measured on
+the wire clock (the clock the exchange checks recvWindow against; `sent_at:<id>` is recorded
+right before the request goes out, after rate-limit waits). Only then is the order marked
+`NEVER_REACHED`; it is not resent in the same check, and it is looked up once more before it is.
+Re-running a decision whose record exists never sends again: it resolves or reports the
+existing order instead. Binance accepts a reused client order id once the first order is no
+longer open, so this store is the only guard against a second order for one decision.
+
+While a check works on an order, its client order id is in `owned`: reconciliation leaves it
+alone instead of judging an answer that has not come back yet.
+
+A fill's audit entries are written after the fill is committed; `audit_pending:<id>` (set in
+the same transaction as the fills) makes a restart write them if a crash came in between.
 
 `CrashPoints` lets the crash-safety test kill the process between these steps.
 """
@@ -22,8 +32,11 @@ exists never sends again: it resolves or reports the existing order instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from thunes.clock import Clock
 from thunes.domain import ExitReason, Fill, OrderIntent, OrderState, RejectReason, Side
@@ -42,13 +55,23 @@ from thunes.trading.orders import (
     never_reached,
     state_from_exchange,
 )
-from thunes.trading.portfolio import PositionChange, PositionTracker, fill_facts
+from thunes.trading.portfolio import (
+    FeeNotValued,
+    PositionChange,
+    PositionTracker,
+    fee_quote_key,
+    fill_facts,
+    other_fees_quote,
+    third_asset_fills,
+)
 from thunes.trading.ports import Audit, NullAudit, OrderRecordView, RiskGate, TradingStore
 
 log = logging.getLogger(__name__)
 
 # Binance refuses a signed request older than recvWindow (python-binance sends 10 s) at arrival.
 DEFAULT_ORDER_WINDOW_SECONDS = 15.0
+SENT_AT_PREFIX = "sent_at:"
+AUDIT_PENDING_PREFIX = "audit_pending:"
 
 
 class CrashPoints:
@@ -109,10 +132,13 @@ class Executor:
         resolve_attempts: int = 4,
         resolve_backoff: float = 0.5,
         order_window_seconds: float = DEFAULT_ORDER_WINDOW_SECONDS,
+        wire_clock: Clock | None = None,
     ) -> None:
         self.gateway = gateway
         self.store = store
         self.clock = clock
+        self.wire_clock = wire_clock or clock
+        self.owned: set[str] = set()
         self.audit = audit or NullAudit()
         self.events = events
         self.risk = risk
@@ -126,15 +152,42 @@ class Executor:
         self, intent: OrderIntent, rules: SymbolRules, check_started_at: datetime | None = None
     ) -> ExecutionResult:
         """Send `intent` unless its decision already has an order; return the outcome."""
-        existing = self.store.get_order(intent.client_order_id)
-        if existing is not None and not self._may_send(existing, check_started_at):
-            if existing.state.is_final:
-                return self._settle(existing, rules, sent=False)
-            return await self.resolve(existing, rules)
-        if existing is None:
-            existing = self.store.record_intent(intent, self.clock.now())
-            self.crash.hit("after_intent")
-        return await self._send(intent, existing, rules)
+        with self._owning(intent.client_order_id):
+            existing = self.store.get_order(intent.client_order_id)
+            if existing is not None and not self._may_send(existing, check_started_at):
+                if existing.state.is_final:
+                    return await self._settle(existing, rules, sent=False)
+                return await self.resolve(existing, rules)
+            if existing is None:
+                existing = self.store.record_intent(intent, self.clock.now())
+                self.crash.hit("after_intent")
+            elif existing.state is not OrderState.NEW_INTENT:
+                found = await self._look_up_before_resend(existing, rules)
+                if found is not None:
+                    return found
+            return await self._send(intent, existing, rules)
+
+    @contextmanager
+    def _owning(self, client_order_id: str) -> Iterator[None]:
+        self.owned.add(client_order_id)
+        try:
+            yield
+        finally:
+            self.owned.discard(client_order_id)
+
+    async def _look_up_before_resend(
+        self, record: OrderRecordView, rules: SymbolRules
+    ) -> ExecutionResult | None:
+        """A 'never reached' order is asked for once more before it is sent again."""
+        try:
+            order = await self.gateway.get_order(record.symbol, record.client_order_id)
+        except ExchangeError as exc:
+            detail = f"lookup before resending failed: {exc}"
+            return ExecutionResult(record.client_order_id, record.symbol, Side(str(record.side)),
+                                   record.state, detail=detail)
+        if order is None:
+            return None
+        return await self._adopt(record, order, rules, sent=False)
 
     def _may_send(self, record: OrderRecordView, check_started_at: datetime | None) -> bool:
         if record.state is OrderState.NEW_INTENT:
@@ -161,15 +214,17 @@ class Executor:
             quantity=intent.quantity,
             quote_quantity=intent.quote_quantity,
         )
-        result = await self.gateway.place_market_order(intent)
+        def on_send() -> None:
+            self.store.kv_set(SENT_AT_PREFIX + coid, repr(self.wire_clock.time()))
+            self.crash.hit("request_in_flight")
+
+        result = await self.gateway.place_market_order(intent, on_send=on_send)
         self.crash.hit("after_response_before_fill_record")
         if result.status is PlacementStatus.ACCEPTED and result.order is not None:
             return await self._adopt(record, result.order, rules, sent=True)
         if result.status is PlacementStatus.REJECTED:
             return self._rejected(record, result.reason, result.error_code, result.message)
-        record = self.store.update_order(
-            coid, state=OrderState.UNKNOWN, now=self.clock.now(), error=result.message or None
-        )
+        record = self._transition(coid, OrderState.UNKNOWN, error=result.message or None)
         self._outcome(record, "unknown", result.message)
         return await self.resolve(record, rules, sent=True)
 
@@ -182,9 +237,7 @@ class Executor:
     ) -> ExecutionResult:
         not_sent = code is None or reason is RejectReason.BREAKER_OPEN
         error = f"{NEVER_REACHED}: {message}" if not_sent else f"{code}: {message}"
-        updated = self.store.update_order(
-            record.client_order_id, state=OrderState.REJECTED, now=self.clock.now(), error=error
-        )
+        updated = self._transition(record.client_order_id, OrderState.REJECTED, error=error)
         self._outcome(updated, "rejected", error)
         if reason is not RejectReason.BREAKER_OPEN:  # a local refusal: the breaker alerts itself
             said = message if code is None else f"{message} (code {code})"
@@ -203,6 +256,12 @@ class Executor:
         self, record: OrderRecordView, rules: SymbolRules, sent: bool = False
     ) -> ExecutionResult:
         """Find out what became of an in-flight order by its client order id; never resend."""
+        with self._owning(record.client_order_id):
+            return await self._resolve(record, rules, sent)
+
+    async def _resolve(
+        self, record: OrderRecordView, rules: SymbolRules, sent: bool
+    ) -> ExecutionResult:
         coid = record.client_order_id
         for attempt in range(self.resolve_attempts):
             try:
@@ -216,22 +275,48 @@ class Executor:
                     return self._never_reached(record, sent)
             if attempt + 1 < self.resolve_attempts:
                 await self.clock.sleep(self.resolve_backoff * 2**attempt)
-        if record.state is OrderState.SENT:
-            record = self.store.update_order(coid, state=OrderState.UNKNOWN, now=self.clock.now())
+        current = self.store.get_order(coid) or record
+        if current.state is OrderState.SENT:
+            record = self._transition(coid, OrderState.UNKNOWN)
         detail = "outcome still unknown; reconciliation will resolve it"
         return ExecutionResult(
             coid, record.symbol, Side(str(record.side)), record.state, sent=sent, detail=detail
         )
 
     def window_passed(self, record: OrderRecordView) -> bool:
-        """Whether a request sent when `record` entered SENT can no longer be accepted."""
+        """Whether the order's request can no longer be accepted by the exchange.
+
+        Counted on the wire clock from the moment the request left (`sent_at`). No `sent_at`
+        means the request never left (it is recorded before the send); then the trading clock
+        from the SENT commit is used, which errs only on the side of waiting.
+        """
+        sent_at = self.store.kv_get(SENT_AT_PREFIX + record.client_order_id)
+        if sent_at is not None:
+            return self.wire_clock.time() >= float(sent_at) + self.order_window.total_seconds()
         return self.clock.now() >= record.updated_at + self.order_window
+
+    def seconds_to_window(self, record: OrderRecordView) -> float:
+        """Wire seconds until `window_passed` (0 when it has)."""
+        sent_at = self.store.kv_get(SENT_AT_PREFIX + record.client_order_id)
+        if sent_at is not None:
+            left = float(sent_at) + self.order_window.total_seconds() - self.wire_clock.time()
+        else:
+            left = (record.updated_at + self.order_window - self.clock.now()).total_seconds()
+        return max(0.0, left)
+
+    def _transition(self, client_order_id: str, target: OrderState, **fields: object) -> Any:
+        """Move the *stored* row to `target` through the state machine, then write it."""
+        current = self.store.get_order(client_order_id)
+        if current is None:
+            raise ValueError(f"no order {client_order_id}")
+        check_transition(client_order_id, current.state, target, current.error)
+        return self.store.update_order(
+            client_order_id, state=target, now=self.clock.now(), **fields  # type: ignore[arg-type]
+        )
 
     def _never_reached(self, record: OrderRecordView, sent: bool) -> ExecutionResult:
         error = f"{NEVER_REACHED}: not found after the order-creation window"
-        updated = self.store.update_order(
-            record.client_order_id, state=OrderState.EXPIRED, now=self.clock.now(), error=error
-        )
+        updated = self._transition(record.client_order_id, OrderState.EXPIRED, error=error)
         self._outcome(updated, "never_reached", error)
         return ExecutionResult(
             updated.client_order_id,
@@ -253,36 +338,49 @@ class Executor:
         now = self.clock.now()
         coid = record.client_order_id
         fills = [to_fill(f, record.symbol, side, coid, now) for f in exchange_fills]
-        known = {f.trade_id for f in self.store.fills_for(record.client_order_id)}
-        new_fills = [f for f in fills if f.trade_id not in known]
-        self.store.add_fills(fills)
         state = state_from_exchange(order.status)
-        check_transition(record.client_order_id, record.state, state, record.error)
-        avg = order.avg_price if order.executed_qty > 0 else None
-        updated = self.store.update_order(
-            record.client_order_id,
-            state=state,
-            now=now,
-            exchange_order_id=order.order_id,
-            executed_qty=order.executed_qty,
-            cumulative_quote_qty=order.cumulative_quote_qty,
-            avg_price=avg,
-        )
+        before = self.store.get_order(coid) or record
+        with self.store.atomic():
+            new_fills = self.store.add_fills(fills)
+            if new_fills:
+                self.store.kv_set(AUDIT_PENDING_PREFIX + coid, now.isoformat())
+            updated = self._transition(
+                coid, state,
+                exchange_order_id=order.order_id,
+                executed_qty=order.executed_qty,
+                cumulative_quote_qty=order.cumulative_quote_qty,
+                avg_price=order.avg_price if order.executed_qty > 0 else None,
+            )
+        self.crash.hit("after_fill_before_audit")
         if new_fills or sent:
             self._outcome(updated, state.value.lower(), "")
-        for fill in new_fills:
-            self._record_fill(fill, updated.correlation_id)
+        self.write_pending_audit(updated)
         self.crash.hit("after_fill_before_position")
-        ended = state.is_final and not record.state.is_final
+        ended = state.is_final and not before.state.is_final
         if ended and order.executed_qty <= 0 and state is not OrderState.FILLED:
             self._report_rejection(updated, RejectReason.EXCHANGE_REJECTED, f"order {state.value}")
-        return self._settle(updated, rules, sent=sent, ended=ended)
+        return await self._settle(updated, rules, sent=sent, ended=ended)
 
-    def settle(self, record: OrderRecordView, rules: SymbolRules) -> ExecutionResult:
+    def write_pending_audit(self, record: OrderRecordView) -> bool:
+        """Write the audit entries of fills committed without them (a crash came in between)."""
+        key = AUDIT_PENDING_PREFIX + record.client_order_id
+        if self.store.kv_get(key) is None:
+            return False
+        for fill in self.store.fills_for(record.client_order_id):
+            self._record_fill(fill, record.correlation_id)
+        self.store.kv_delete(key)
+        return True
+
+    def pending_audits(self) -> list[str]:
+        """Client order ids whose fills still lack their audit entries."""
+        return [k.removeprefix(AUDIT_PENDING_PREFIX) for k in self.store.kv_prefixed(
+            AUDIT_PENDING_PREFIX)]
+
+    async def settle(self, record: OrderRecordView, rules: SymbolRules) -> ExecutionResult:
         """Apply a final order's fills to the position if a crash left that undone."""
-        return self._settle(record, rules, sent=False)
+        return await self._settle(record, rules, sent=False)
 
-    def _settle(
+    async def _settle(
         self, record: OrderRecordView, rules: SymbolRules, sent: bool, ended: bool = False
     ) -> ExecutionResult:
         """Apply the order's recorded fills to the position (idempotent) and report.
@@ -291,9 +389,15 @@ class Executor:
         """
         fills = self.store.fills_for(record.client_order_id)
         pending = bool(fills) and self.positions.pending(record, fills)
-        change = self.positions.apply(record, fills, rules) if pending else None
-        if change is not None and change.kind == "closed":
-            self._closed(record, change)
+        change = None
+        detail = record.error or ""
+        if pending:
+            try:
+                change = await self._apply(record, fills, rules)
+            except FeeNotValued as exc:
+                detail = f"position waits for a fee's value: {exc}"
+                log.warning("%s: %s", record.client_order_id, detail)
+                pending = False
         if fills and record.state.is_final and (pending or ended):
             self._report_fill(record, fills, rules)
         return ExecutionResult(
@@ -304,8 +408,36 @@ class Executor:
             sent=sent,
             fills=tuple(fills),
             position=change,
-            detail=record.error or "",
+            detail=detail,
         )
+
+    async def _apply(
+        self, record: OrderRecordView, fills: list[Fill], rules: SymbolRules
+    ) -> PositionChange:
+        """The position change and what it causes (cool-down, daily PnL) in one transaction."""
+        await self._value_third_asset_fees(fills, rules)
+        other = other_fees_quote(self.store, fills, rules)
+        with self.store.atomic():
+            change = self.positions.apply(record, fills, rules, other)
+            self.crash.hit("inside_position_update")
+            if change.kind == "closed" and self.risk is not None:
+                self.risk.record_exit(record.symbol, change.realized_pnl, self.clock.now())
+        if change.kind == "closed":
+            self._closed(record, change)
+        return change
+
+    async def _value_third_asset_fees(self, fills: list[Fill], rules: SymbolRules) -> None:
+        """Value each commission paid in a third asset (BNB) in the quote asset, once."""
+        for fill in third_asset_fills(fills, rules):
+            key = fee_quote_key(fill)
+            if self.store.kv_get(key) is not None:
+                continue
+            try:
+                price = await self.gateway.price(f"{fill.commission_asset}{rules.quote_asset}")
+            except ExchangeError as exc:
+                log.warning("cannot value %s %s: %s", fill.commission, fill.commission_asset, exc)
+                continue
+            self.store.kv_set(key, str(fill.commission * price))
 
     def _closed(self, record: OrderRecordView, change: PositionChange) -> None:
         self.audit.record(
@@ -316,8 +448,6 @@ class Executor:
             dust=change.dust,
             exit_reason=record.exit_reason or ExitReason.SIGNAL,
         )
-        if self.risk is not None:
-            self.risk.record_exit(record.symbol, change.realized_pnl, self.clock.now())
 
     def _record_fill(self, fill: Fill, correlation_id: str) -> None:
         self.audit.record(
@@ -334,7 +464,11 @@ class Executor:
         )
 
     def _report_fill(self, record: OrderRecordView, fills: list[Fill], rules: SymbolRules) -> None:
-        """Publish the order's one FILL event (after the position took it in), never twice."""
+        """Publish the order's one FILL event (after the position took it in).
+
+        Published before it is marked reported: a crash in between repeats the alert at
+        restart rather than losing it.
+        """
         key = f"fill_reported:{record.client_order_id}"
         if self.events is None or self.store.kv_get(key):
             return
@@ -346,11 +480,11 @@ class Executor:
             if pnl is not None:
                 data["pnl"] = pnl
             data["exit_reason"] = (record.exit_reason or ExitReason.SIGNAL).value
-        self.store.kv_set(key, self.clock.now().isoformat())
         title = f"{data['action']} filled: {side.value} {record.symbol}"
         self.events.publish(
             Event(EventKind.FILL, title, self.clock.now(), data, record.correlation_id)
         )
+        self.store.kv_set(key, self.clock.now().isoformat())
 
     def _report_rejection(
         self, record: OrderRecordView, reason: RejectReason, message: str

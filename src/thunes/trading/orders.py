@@ -10,7 +10,12 @@ they are resolved by asking the exchange by client order id, never by sending ag
 One deliberate way back exists: an order marked REJECTED or EXPIRED with `NEVER_REACHED` (the
 exchange provably never received it: the gateway said "not sent", or the lookup found nothing
 after the order-creation window had passed) may be sent again with the *same* client order id
-when the same decision is made again. Every other move not in the table raises.
+when the same decision is made again; and if the exchange later reports it after all, what the
+exchange says wins (the inference is corrected, the fills are adopted). Every other move not in
+the table raises.
+
+Moves are always checked against the *stored* row, re-read right before the write, never a
+copy taken before an await: a late answer cannot overwrite a newer state outside this table.
 """
 
 from __future__ import annotations
@@ -65,9 +70,11 @@ def check_transition(
 
     Leaving REJECTED/EXPIRED for SENT is allowed only when the order never reached the exchange.
     """
+    if current in (S.REJECTED, S.EXPIRED) and never_reached(error) and target is not S.NEW_INTENT:
+        return  # never reached: resend it, or take the exchange's word that it did arrive
     if not can_transition(current, target):
         raise IllegalTransition(client_order_id, current, target)
-    if current in (S.REJECTED, S.EXPIRED) and target is S.SENT and not never_reached(error):
+    if current in (S.REJECTED, S.EXPIRED) and target is S.SENT:
         raise IllegalTransition(client_order_id, current, target)
 
 

@@ -1,21 +1,29 @@
-"""Reconciliation: make THUNES' records agree with the exchange before trading on them.
+"""Reconciliation: make THUNES' records agree with the exchange, symbol by symbol.
 
-Run at start (before the first signal check) and at the start of every check:
+Run at start (before the first signal check) and at the start of every check, through
+`CheckPipeline.reconcile` only:
 
 * every in-flight order is looked up by client order id and adopted (fills that happened while
   the daemon was down are recorded and applied to the position); an intent that was never sent
   is marked as never having reached the exchange; at start, a sent order the exchange does not
-  know is waited for until the order-creation window has passed, so the answer is certain;
-* open orders the exchange has that THUNES did not send are flagged;
-* each traded symbol's base-asset balance is compared with the open position: holding *less*
-  than the position says blocks trading (an exit could not be filled); holding more is noted.
+  know is waited for until its order-creation window has passed, so the answer is certain.
+  An order a running check is still waiting on (`Executor.owned`) is left to that check;
+* fills whose audit entries a crash cut off are written now, and final orders whose position
+  update a crash cut off are applied;
+* open orders the exchange has that THUNES did not send are noted;
+* each symbol's base-asset balance is compared with position + tracked dust. Holding *less*
+  (a manual sell) shrinks the books to what the exchange holds, recorded as an external
+  reduction; holding more is noted.
 
-If the exchange cannot be asked, reconciliation fails and says why; the pipeline then does not
-trade (`RejectReason.NOT_RECONCILED`).
+Findings and errors belong to their symbol: a symbol with an unresolved order or an error waits
+with its *entries* (`entry_block`); its exits, and every other symbol, go on. If the exchange
+cannot be asked at all (`error`), every entry waits. Each finding is alerted once, until it
+changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +33,7 @@ from decimal import Decimal
 from thunes.clock import Clock
 from thunes.domain import ZERO, OrderState
 from thunes.events import Event, EventBus, EventKind
-from thunes.exchange.types import ExchangeError, ExchangeGateway, SymbolRules
+from thunes.exchange.types import Balance, ExchangeError, ExchangeGateway
 from thunes.trading.executor import Executor
 from thunes.trading.orders import IN_FLIGHT, NEVER_REACHED
 from thunes.trading.ports import Audit, NullAudit, OrderRecordView, TradingStore
@@ -33,15 +41,16 @@ from thunes.trading.ports import Audit, NullAudit, OrderRecordView, TradingStore
 log = logging.getLogger(__name__)
 
 LAST_RECONCILIATION_KEY = "last_reconciliation"
+ALERTED_KEY = "reconciliation_alerted"
 SETTLE_LOOKBACK = 20  # recent orders checked for a position update left undone
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    kind: str  # foreign_order | position_short | position_excess | unresolved | error
+    kind: str  # foreign_order | external_reduction | position_excess | unresolved | error
     symbol: str
     detail: str
-    blocking: bool = False
+    blocking: bool = False  # blocks this symbol's entries (never its exits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +60,18 @@ class ReconciliationReport:
     adopted_fills: int = 0
     resolved: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
-    error: str | None = None
+    error: str | None = None  # the exchange could not be asked at all: every entry waits
     at: datetime | None = None
 
+    def entry_block(self, symbol: str) -> str | None:
+        """Why `symbol`'s entries must wait, or None."""
+        if self.error:
+            return self.error
+        blocking = [f.detail for f in self.findings if f.blocking and f.symbol == symbol]
+        return "; ".join(blocking) if blocking else None
+
     def why(self) -> str:
-        """One line saying why trading is blocked (empty when it is not)."""
+        """One sentence saying what waits and why (empty when nothing does)."""
         if self.ok:
             return ""
         if self.error:
@@ -69,6 +85,14 @@ class _Work:
     resolved: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     adopted: int = 0
+    error: str | None = None
+    busy: set[str] = field(default_factory=set)  # symbols with orders still out
+
+    def failed(self, symbol: str, stage: str, exc: BaseException) -> None:
+        detail = f"{symbol}: {stage} failed: {type(exc).__name__}: {exc}"
+        log.warning("reconciliation: %s", detail)
+        self.findings.append(Finding("error", symbol, detail, blocking=True))
+        self.busy.add(symbol)
 
 
 class Reconciler:
@@ -81,7 +105,6 @@ class Reconciler:
         executor: Executor,
         clock: Clock,
         symbols: Sequence[str],
-        rules: dict[str, SymbolRules] | None = None,
         *,
         audit: Audit | None = None,
         events: EventBus | None = None,
@@ -91,7 +114,6 @@ class Reconciler:
         self.executor = executor
         self.clock = clock
         self.symbols = list(symbols)
-        self.rules: dict[str, SymbolRules] = dict(rules or {})
         self.audit = audit or NullAudit()
         self.events = events
 
@@ -100,78 +122,84 @@ class Reconciler:
     ) -> ReconciliationReport:
         """Reconcile everything; at start, wait out the order window so every answer is final."""
         work = _Work()
-        try:
-            await self._orders(work, at_start)
-            await self._foreign_orders(work)
-            await self._balances(work)
-        except ExchangeError as exc:
-            report = ReconciliationReport(
-                ok=False, findings=tuple(work.findings), error=f"exchange unreachable: {exc}",
-                at=self.clock.now(),
-            )
-            return self._finish(report, correlation_id)
+        await self._orders(work, at_start)
+        await self._settle_final(work)
+        self._pending_audits(work)
+        await self._foreign_orders(work)
+        await self._balances(work)
         blocking = any(f.blocking for f in work.findings)
         report = ReconciliationReport(
-            ok=not blocking and not (at_start and work.unknown),
+            ok=work.error is None and not blocking,
             findings=tuple(work.findings),
             adopted_fills=work.adopted,
             resolved=tuple(work.resolved),
             unknown=tuple(work.unknown),
+            error=work.error,
             at=self.clock.now(),
         )
-        if at_start and work.unknown and not blocking:
-            report = ReconciliationReport(
-                ok=False, findings=report.findings, adopted_fills=report.adopted_fills,
-                resolved=report.resolved, unknown=report.unknown,
-                error=f"orders still unresolved: {', '.join(work.unknown)}", at=report.at,
-            )
         return self._finish(report, correlation_id)
-
-    async def rules_for(self, symbol: str) -> SymbolRules:
-        if symbol not in self.rules:
-            self.rules[symbol] = await self.gateway.symbol_rules(symbol)
-        return self.rules[symbol]
 
     async def _orders(self, work: _Work, at_start: bool) -> None:
         for record in self.store.orders_in_states(IN_FLIGHT):
-            if record.state is OrderState.NEW_INTENT:
-                self.store.update_order(
-                    record.client_order_id, state=OrderState.REJECTED, now=self.clock.now(),
-                    error=f"{NEVER_REACHED}: intent recorded, request never sent",
-                )
-                work.resolved.append(record.client_order_id)
+            if record.client_order_id in self.executor.owned:
+                work.busy.add(record.symbol)  # a running check owns it: its answer decides
                 continue
-            await self._resolve(record, work, at_start)
-        await self._settle_final(work)
+            try:
+                await self._order(record, work, at_start)
+            except Exception as exc:  # contained: one order's trouble is its symbol's only
+                work.failed(record.symbol, f"order {record.client_order_id}", exc)
+
+    async def _order(self, record: OrderRecordView, work: _Work, at_start: bool) -> None:
+        if record.state is OrderState.NEW_INTENT:
+            self.store.update_order(
+                record.client_order_id, state=OrderState.REJECTED, now=self.clock.now(),
+                error=f"{NEVER_REACHED}: intent recorded, request never sent",
+            )
+            work.resolved.append(record.client_order_id)
+            return
+        rules = await self.gateway.symbol_rules(record.symbol)
+        before = len(self.store.fills_for(record.client_order_id))
+        if at_start and not self.executor.window_passed(record):
+            found = await self.gateway.get_order(record.symbol, record.client_order_id)
+            if found is None:
+                await self.clock.sleep(self.executor.seconds_to_window(record))
+        result = await self.executor.resolve(record, rules)
+        work.adopted += max(0, len(result.fills) - before)
+        if result.state.in_flight and result.state is not OrderState.ACKED:
+            work.unknown.append(record.client_order_id)
+            work.busy.add(record.symbol)
+            detail = f"{record.symbol}: order {record.client_order_id} unresolved"
+            work.findings.append(Finding("unresolved", record.symbol, detail, blocking=True))
+        else:
+            work.resolved.append(record.client_order_id)
 
     async def _settle_final(self, work: _Work) -> None:
         """Apply fills of finished orders whose position update a crash cut short."""
         tracker = self.executor.positions
         for record in reversed(self.store.recent_orders(SETTLE_LOOKBACK)):
-            if record.state.is_final and record.executed_qty > 0 and tracker.pending(record):
-                self.executor.settle(record, await self.rules_for(record.symbol))
-                work.resolved.append(record.client_order_id)
-
-    async def _resolve(self, record: OrderRecordView, work: _Work, at_start: bool) -> None:
-        rules = await self.rules_for(record.symbol)
-        before = len(self.store.fills_for(record.client_order_id))
-        if at_start and not self.executor.window_passed(record):
-            wait = (record.updated_at + self.executor.order_window) - self.clock.now()
-            found = await self.gateway.get_order(record.symbol, record.client_order_id)
-            if found is None:
-                await self.clock.sleep(max(0.0, wait.total_seconds()))
-        result = await self.executor.resolve(record, rules)
-        work.adopted += len(result.fills) - before if result.fills else 0
-        if result.state.in_flight and result.state is not OrderState.ACKED:
-            work.unknown.append(record.client_order_id)
-            work.findings.append(
-                Finding("unresolved", record.symbol, f"order {record.client_order_id} unresolved")
-            )
-        else:
+            if not (record.state.is_final and record.executed_qty > 0 and tracker.pending(record)):
+                continue
+            try:
+                rules = await self.gateway.symbol_rules(record.symbol)
+                await self.executor.settle(record, rules)
+            except Exception as exc:
+                work.failed(record.symbol, f"settling {record.client_order_id}", exc)
+                continue
             work.resolved.append(record.client_order_id)
 
+    def _pending_audits(self, work: _Work) -> None:
+        for coid in self.executor.pending_audits():
+            record = self.store.get_order(coid)
+            if record is not None and coid not in self.executor.owned:
+                self.executor.write_pending_audit(record)
+
     async def _foreign_orders(self, work: _Work) -> None:
-        for order in await self.gateway.open_orders(None):
+        try:
+            found = await self.gateway.open_orders(None)
+        except ExchangeError as exc:
+            work.error = f"exchange unreachable: {exc}"
+            return
+        for order in found:
             if order.symbol in self.symbols and self.store.get_order(order.client_order_id) is None:
                 detail = (
                     f"{order.symbol}: open order {order.order_id} ({order.client_order_id}) "
@@ -180,22 +208,49 @@ class Reconciler:
                 work.findings.append(Finding("foreign_order", order.symbol, detail))
 
     async def _balances(self, work: _Work) -> None:
-        balances = await self.gateway.balances()
+        try:
+            balances = await self.gateway.balances()
+        except ExchangeError as exc:
+            work.error = work.error or f"exchange unreachable: {exc}"
+            return
         for symbol in self.symbols:
-            rules = await self.rules_for(symbol)
-            position = self.store.open_position(symbol)
-            held = balances[rules.base_asset].total if rules.base_asset in balances else ZERO
-            expected = position.quantity if position is not None else ZERO
-            self._compare(work, symbol, held, expected)
+            if symbol in work.busy or self._has_order_out(symbol):
+                continue  # an order still out moves the balance: compare once it is done
+            try:
+                await self._compare(work, symbol, balances)
+            except Exception as exc:
+                work.failed(symbol, "balance comparison", exc)
 
-    @staticmethod
-    def _compare(work: _Work, symbol: str, held: Decimal, expected: Decimal) -> None:
+    def _has_order_out(self, symbol: str) -> bool:
+        return any(r.symbol == symbol for r in self.store.orders_in_states(IN_FLIGHT))
+
+    async def _compare(self, work: _Work, symbol: str, balances: dict[str, Balance]) -> None:
+        rules = await self.gateway.symbol_rules(symbol)
+        held = balances[rules.base_asset].total if rules.base_asset in balances else ZERO
+        position = self.store.open_position(symbol)
+        tracker = self.executor.positions
+        dust = tracker.dust.get(symbol).quantity
+        expected = (position.quantity if position is not None else ZERO) + dust
         if held < expected:
-            detail = f"{symbol}: exchange holds {held}, THUNES' position says {expected}"
-            work.findings.append(Finding("position_short", symbol, detail, blocking=True))
-        elif held > expected and expected > 0:
-            detail = f"{symbol}: exchange holds {held}, more than the position's {expected}"
+            removed = tracker.external_reduction(symbol, held, self.clock.now())
+            self._external(work, symbol, held, expected, removed)
+        elif held > expected:
+            detail = (
+                f"{symbol}: exchange holds {held} {rules.base_asset}, more than THUNES tracks "
+                f"({expected}); the excess is not traded"
+            )
             work.findings.append(Finding("position_excess", symbol, detail))
+
+    def _external(
+        self, work: _Work, symbol: str, held: Decimal, expected: Decimal, removed: Decimal
+    ) -> None:
+        detail = (
+            f"{symbol}: exchange holds {held}, THUNES tracked {expected}: "
+            f"{removed} was sold outside THUNES; the position now follows the exchange"
+        )
+        self.audit.record("external_reduction", "", symbol=symbol, held=held,
+                          tracked=expected, removed=removed)
+        work.findings.append(Finding("external_reduction", symbol, detail))
 
     def _finish(self, report: ReconciliationReport, correlation_id: str) -> ReconciliationReport:
         self.audit.record(
@@ -212,12 +267,24 @@ class Reconciler:
             LAST_RECONCILIATION_KEY,
             f"{report.at.isoformat() if report.at else ''} ok={report.ok} {report.why()}".strip(),
         )
-        if self.events is not None and (not report.ok or report.findings):
-            title = "reconciliation failed" if not report.ok else "reconciliation findings"
-            data = {"why": report.why(), "findings": [f.detail for f in report.findings]}
-            self.events.publish(
-                Event(EventKind.RECONCILIATION, title, self.clock.now(), data, correlation_id)
-            )
+        self._alert_new(report, correlation_id)
         if not report.ok:
-            log.error("reconciliation failed: %s", report.why())
+            log.error("reconciliation: entries wait: %s", report.why())
         return report
+
+    def _alert_new(self, report: ReconciliationReport, correlation_id: str) -> None:
+        """Publish only findings (and failures) not alerted before; each once until it changes."""
+        lines = [f.detail for f in report.findings]
+        if report.error:
+            lines.append(report.error)
+        current = {hashlib.sha256(line.encode()).hexdigest()[:16]: line for line in lines}
+        before = set(filter(None, (self.store.kv_get(ALERTED_KEY) or "").split(",")))
+        new = [line for digest, line in current.items() if digest not in before]
+        self.store.kv_set(ALERTED_KEY, ",".join(sorted(current)))
+        if self.events is None or not new:
+            return
+        title = "reconciliation: entries wait" if not report.ok else "reconciliation findings"
+        data = {"why": report.why(), "findings": new}
+        self.events.publish(
+            Event(EventKind.RECONCILIATION, title, self.clock.now(), data, correlation_id)
+        )

@@ -1,8 +1,10 @@
 """The risk manager: pure decisions over persisted state, re-read at every check.
 
-Nothing is cached: the kill-switch, pause, cool-downs and the day's realised PnL come from the
-store on every call, so a `thunes kill` from another shell (or a Telegram command) changes the
-running daemon's next decision. Only entries are ever refused; exits always pass, so a position
+Nothing is cached: the kill-switch, pause, cool-downs, the day's realised PnL and the open
+positions *and entry orders still in flight* come from the store on every call, so a
+`thunes kill` from another shell (or a Telegram command) changes the running daemon's next
+decision. A degraded audit trail (full or unwritable log disk) refuses entries too. Only
+entries are ever refused; exits always pass, so a position
 can be closed while the kill-switch is on.
 
 The daily-loss rule trips the kill-switch once per UTC day (`kill_day` remembers it): the alert
@@ -19,9 +21,10 @@ from typing import Any
 
 from thunes.clock import Clock
 from thunes.config import Settings
-from thunes.domain import ZERO, Action, Position, RejectReason
+from thunes.domain import ZERO, Action, RejectReason, Side
 from thunes.events import Event, EventBus, EventKind
 from thunes.store import AuditTrail, RiskState, Store
+from thunes.trading.orders import IN_FLIGHT
 
 
 @dataclass(frozen=True)
@@ -53,15 +56,6 @@ def utc_day_bounds(now: datetime) -> tuple[datetime, datetime]:
     """[start, end) of the UTC day containing `now`."""
     start = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
     return start, start + timedelta(days=1)
-
-
-def stop_loss_price(position: Position, stop_loss_pct: Decimal) -> Decimal:
-    """The stop price from the position's actual average fill price, never the signal price."""
-    return position.avg_entry_price * (Decimal(1) - stop_loss_pct)
-
-
-def stop_loss_hit(position: Position, price: Decimal, stop_loss_pct: Decimal) -> bool:
-    return stop_loss_pct > ZERO and price <= stop_loss_price(position, stop_loss_pct)
 
 
 class RiskManager:
@@ -121,6 +115,9 @@ class RiskManager:
             return RiskDecision(False, RejectReason.DAILY_LOSS_LIMIT, self._loss_text(loss))
         if state.paused:
             return RiskDecision(False, RejectReason.PAUSED, "entries are paused")
+        degraded = getattr(self._audit, "degraded", None)
+        if degraded:
+            return RiskDecision(False, RejectReason.AUDIT_DEGRADED, str(degraded))
         return self._check_book(symbol, state, now, price_fresh, breaker_open)
 
     def _check_book(
@@ -128,12 +125,12 @@ class RiskManager:
     ) -> RiskDecision:
         if self._store.open_position(symbol) is not None:
             return RiskDecision(False, RejectReason.POSITION_EXISTS, f"{symbol} already held")
-        held = len(self._store.open_positions())
+        held = len(self.committed_symbols() - {symbol})
         if held >= self.limits.max_open_positions:
             return RiskDecision(
                 False,
                 RejectReason.MAX_POSITIONS,
-                f"{held} open positions (max {self.limits.max_open_positions})",
+                f"{held} open positions or entries (max {self.limits.max_open_positions})",
             )
         until = state.cooldowns.get(symbol)
         if until is not None and now < until:
@@ -145,6 +142,14 @@ class RiskManager:
         if not price_fresh:
             return RiskDecision(False, RejectReason.STALE_PRICE, f"{symbol} price is stale")
         return APPROVED
+
+    def committed_symbols(self) -> set[str]:
+        """Symbols holding a position or an entry order not finished yet: both count."""
+        held = {p.symbol for p in self._store.open_positions()}
+        entering = {
+            o.symbol for o in self._store.orders_in_states(IN_FLIGHT) if str(o.side) == Side.BUY
+        }
+        return held | entering
 
     # ---- state changes ----
 

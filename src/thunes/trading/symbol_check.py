@@ -1,7 +1,19 @@
-"""One symbol's check, stage by stage (see `thunes.trading.pipeline` for the whole check)."""
+"""One symbol's check, stage by stage (see `thunes.trading.pipeline` for the whole check).
+
+market data → signal → risk → sizing → execution → report. Each stage takes its inputs
+explicitly from `CheckContext` (the collaborators) and the values earlier stages returned.
+
+Exits come first in every sense: the stop-loss is decided from the freshest price before the
+klines are even needed, an exit is never refused by risk or by another symbol's trouble, and
+every check tries again (a new attempt) while its condition holds. Only entries wait for a
+clean reconciliation, pass the risk manager and go through the entry gate, which serialises
+"count positions and in-flight entries, then record the intent" so concurrent symbols cannot
+overshoot `max_open_positions`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -9,11 +21,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from thunes.clock import Clock
 from thunes.domain import (
     Action,
-    ExitReason,
     OrderIntent,
     OrderState,
     Position,
@@ -21,48 +31,54 @@ from thunes.domain import (
     Side,
     Signal,
     StageResult,
-    client_order_id,
 )
-from thunes.exchange.types import ExchangeError, SymbolRules
-from thunes.strategy import latest_signal
-from thunes.trading.executor import ExecutionResult
+from thunes.exchange.types import ExchangeError, ExchangeGateway, SymbolRules
+from thunes.strategy import Strategy, latest_signal
+from thunes.trading.decisions import Decision, decide, entry_order_id
+from thunes.trading.executor import ExecutionResult, Executor
+from thunes.trading.exit_attempts import ExitAttempts
 from thunes.trading.orders import IN_FLIGHT, never_reached
 from thunes.trading.portfolio import sell_quantity
+from thunes.trading.ports import Audit, PriceSource, RiskGate, TradingStore
 from thunes.trading.results import Outcome, SymbolCheckResult
 
 if TYPE_CHECKING:
-    from thunes.trading.pipeline import CheckPipeline
+    from thunes.trading.pipeline import PipelineConfig
 
 log = logging.getLogger(__name__)
 
+_STAGES = ("market_data", "signal", "risk", "sizing", "execution", "report")
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    action: Action
-    signal: Signal
-    bar_time: datetime
-    exit_reason: ExitReason | None = None
-    detail: str = ""
 
-    def client_order_id(self, symbol: str) -> str:
-        bar_ms = int(pd.Timestamp(self.bar_time).timestamp() * 1000)
-        return client_order_id(f"{symbol}:{bar_ms}:{self.action.value}", symbol, self.side)
+@dataclass(frozen=True)
+class CheckContext:
+    """The collaborators every symbol check uses; built once by the pipeline."""
 
-    @property
-    def side(self) -> Side:
-        return Side.BUY if self.action is Action.ENTER else Side.SELL
+    gateway: ExchangeGateway
+    store: TradingStore
+    risk: RiskGate
+    executor: Executor
+    strategy: Strategy
+    clock: Clock
+    config: PipelineConfig
+    prices: PriceSource | None
+    audit: Audit
+    attempts: ExitAttempts
+    entry_gate: asyncio.Lock
 
 
 class SymbolCheck:
     """Runs the stages for one symbol and records each one's result and time."""
 
     def __init__(
-        self, pipeline: CheckPipeline, symbol: str, correlation_id: str, started_at: datetime
+        self, ctx: CheckContext, symbol: str, correlation_id: str, started_at: datetime,
+        entry_block: str | None = None,
     ) -> None:
-        self.p = pipeline
+        self.ctx = ctx
         self.symbol = symbol
         self.cid = correlation_id
         self.started_at = started_at
+        self.entry_block = entry_block
         self.stages: dict[str, StageResult[Any]] = {}
         self._t = time.perf_counter()
         self.signal: Signal | None = None
@@ -89,136 +105,196 @@ class SymbolCheck:
         return self.result(Outcome.ERROR, detail=f"{stage}: {error}")
 
     async def run(self) -> SymbolCheckResult:
-        rules = await self.p.rules_for(self.symbol)
-        frame = await self.p.klines.closed(self.symbol, self.p.clock.time())
+        ctx = self.ctx
+        rules = await ctx.gateway.symbol_rules(self.symbol)
+        position = ctx.store.open_position(self.symbol)
         price, fresh = await self._price()
         self.price = price
-        self._stage("market_data", len(frame), bars=len(frame), price=price, fresh=fresh)
-        position = self.p.store.open_position(self.symbol)
-        decision = self._decide(frame, position, price)
+        signal, klines_error = await self._signal()
+        self._stage("market_data", price, price=price, fresh=fresh, klines_error=klines_error)
+        decision = decide(position, price, signal, ctx.config.stop_loss_pct)
+        self.bar_time = decision.bar_time
         self._stage("signal", decision.action, reason=decision.detail)
         if decision.action is Action.HOLD:
-            return self._report(self.result(Outcome.HOLD, detail=decision.detail), decision)
-        coid = decision.client_order_id(self.symbol)
-        blocked = self._already_decided(coid)
-        if blocked is not None:
-            return self._report(await self._resume(blocked, coid, decision, rules), decision)
-        verdict = self.p.risk.validate_trade(
-            self.symbol, decision.action, price_fresh=fresh,
-            breaker_open=self.p.gateway.breaker_open("orders"), correlation_id=self.cid,
-        )
-        self._stage("risk", verdict.approved, reason=str(verdict.reason or ""))
-        if not verdict.approved:
-            reason = RejectReason(str(verdict.reason)) if verdict.reason else None
-            result = self.result(Outcome.REJECTED, decision.action, reason=reason,
-                                 detail=verdict.detail)
-            return self._report(result, decision)
-        intent_or_result = self._size(decision, coid, rules, price, position)
-        if isinstance(intent_or_result, SymbolCheckResult):
-            return self._report(intent_or_result, decision)
-        execution = await self.p.executor.execute(intent_or_result, rules, self.started_at)
-        self._stage("execution", execution.state, sent=execution.sent)
-        return self._report(self._from_execution(decision, execution), decision)
+            if klines_error is not None:
+                return self._report(self.error_result(klines_error), decision, "")
+            return self._report(self.result(Outcome.HOLD, detail=decision.detail), decision, "")
+        if decision.action is Action.EXIT:
+            assert position is not None
+            return await self._exit(decision, position, rules, price)
+        return await self._enter(decision, rules, price, fresh)
 
     async def _price(self) -> tuple[Decimal, bool]:
-        """The stream's price if fresh, else the REST price; `fresh` False if only a stale one."""
-        quote = self.p.prices.latest(self.symbol) if self.p.prices is not None else None
-        staleness = self.p.config.price_staleness_seconds
-        if quote is not None and quote.age(self.p.clock.time()) <= staleness:
+        """The stream's price if fresh, else one REST price; `fresh` False if only a stale one."""
+        quote = self.ctx.prices.latest(self.symbol) if self.ctx.prices is not None else None
+        staleness = self.ctx.config.price_staleness_seconds
+        if quote is not None and quote.age(self.ctx.clock.time()) <= staleness:
             return quote.mid, True
         try:
-            return await self.p.gateway.price(self.symbol), True
+            return await self.ctx.gateway.price(self.symbol), True
         except ExchangeError:
             if quote is None:
                 raise
             return quote.mid, False
 
-    def _decide(self, frame: pd.DataFrame, position: Position | None, price: Decimal) -> Decision:
-        cfg = self.p.config
-        signal = latest_signal(self.p.strategy, frame, cfg.min_confidence)
+    async def _signal(self) -> tuple[Signal | None, str | None]:
+        """The strategy's signal on the closed klines, or why there is none."""
+        cfg = self.ctx.config
+        try:
+            frame = await self.ctx.gateway.closed_klines(self.symbol, cfg.interval,
+                                                         cfg.kline_limit)
+        except ExchangeError as exc:
+            return None, f"klines: {type(exc).__name__}: {exc}"
+        if len(frame) == 0:
+            return None, "klines: no closed bars"
+        signal = latest_signal(self.ctx.strategy, frame, cfg.min_confidence)
+        if signal.bar_time is None:
+            signal = replace(signal, bar_time=frame.index[-1].to_pydatetime())
         self.signal = signal
-        bar_time = signal.bar_time or pd.Timestamp(frame.index[-1]).to_pydatetime()
-        self.bar_time = bar_time
-        if position is not None and position.is_open:
-            stop = signal.stop_loss_pct if signal.stop_loss_pct is not None else cfg.stop_loss_pct
-            if stop > 0 and price <= position.avg_entry_price * (1 - stop):
-                detail = f"stop-loss: {price} <= {position.avg_entry_price} × (1 − {stop})"
-                return Decision(Action.EXIT, signal, bar_time, ExitReason.STOP_LOSS, detail)
-            if signal.action is Action.EXIT:
-                return Decision(Action.EXIT, signal, bar_time, ExitReason.SIGNAL, signal.reason)
-            detail = "holding" if signal.action is Action.HOLD else "already holding"
-            return Decision(Action.HOLD, signal, bar_time, detail=f"{detail}: {signal.reason}")
-        if signal.action is Action.ENTER:
-            return Decision(Action.ENTER, signal, bar_time, detail=signal.reason)
-        detail = "nothing to exit" if signal.action is Action.EXIT else signal.reason
-        return Decision(Action.HOLD, signal, bar_time, detail=detail)
+        return signal, None
 
-    def _already_decided(self, coid: str) -> str | None:
-        """Why no new order may be sent: an order of this decision or symbol is out or done."""
-        record = self.p.store.get_order(coid)
-        if record is not None:
-            resendable = record.state is OrderState.NEW_INTENT or (
-                never_reached(record.error) and record.updated_at < self.started_at
-            )
-            if not resendable:
-                return "decided"
-        others = [
-            r for r in self.p.store.orders_in_states(IN_FLIGHT)
-            if r.symbol == self.symbol and r.client_order_id != coid
-        ]
-        if others:
-            return "in_flight:" + ",".join(r.client_order_id for r in others)
-        return None
+    # ---- exits: never refused, tried at every check while the condition holds ----------------
 
-    async def _resume(self, blocked: str, coid: str, decision: Decision,
-                      rules: SymbolRules) -> SymbolCheckResult:
-        if blocked.startswith("in_flight:"):
-            detail = f"order(s) in flight: {blocked.removeprefix('in_flight:')}"
-            self._stage("risk", False, reason="in_flight")
-            return self.result(Outcome.SKIPPED, decision.action, detail=detail)
-        record = self.p.store.get_order(coid)
-        assert record is not None
-        intent = OrderIntent(coid, self.symbol, decision.side, correlation_id=self.cid)
-        execution = await self.p.executor.execute(intent, rules, self.started_at)
+    async def _exit(self, decision: Decision, position: Position, rules: SymbolRules,
+                    price: Decimal) -> SymbolCheckResult:
+        ctx = self.ctx
+        attempt = ctx.attempts.next(position)
+        coid = attempt.client_order_id
+        busy = self._others_in_flight(coid)
+        if busy:
+            return self._skipped_in_flight(decision, busy, coid)
+        ctx.risk.validate_trade(self.symbol, Action.EXIT, price_fresh=True,
+                                breaker_open=False, correlation_id=self.cid)
+        self._stage("risk", True, reason="exits are never refused")
+        record = attempt.record
+        if record is not None and record.state.in_flight and \
+                record.state is not OrderState.NEW_INTENT:
+            execution = await ctx.executor.resolve(record, rules)
+        else:
+            dust = ctx.executor.positions.dust.get(self.symbol)
+            qty, unsold = sell_quantity(position, rules, price, dust)
+            self._stage("sizing", qty, quantity=qty, unsold=unsold)
+            if qty <= 0:
+                return self._report(self._to_dust(position, decision, price), decision, "")
+            intent = OrderIntent(coid, self.symbol, Side.SELL, quantity=qty,
+                                 correlation_id=self.cid, exit_reason=decision.exit_reason)
+            if attempt.is_new:
+                with ctx.store.atomic():
+                    ctx.store.record_intent(intent, ctx.clock.now())
+                    ctx.attempts.mark(position, attempt)
+            execution = await ctx.executor.execute(intent, rules, self.started_at)
+        self._stage("execution", execution.state, sent=execution.sent, attempt=attempt.number)
+        self._count_refusal(position, execution)
+        return self._report(self._from_execution(decision, execution), decision, coid)
+
+    def _count_refusal(self, position: Position, execution: ExecutionResult) -> None:
+        if execution.fills:
+            self.ctx.attempts.filled(position)
+        elif execution.state.is_final:
+            self.ctx.attempts.refused(position, execution.detail, self.cid)
+
+    def _to_dust(self, position: Position, decision: Decision, price: Decimal
+                 ) -> SymbolCheckResult:
+        """Too small to sell at `price`: the coins stay tracked as dust, nothing is written off."""
+        now = self.ctx.clock.now()
+        reason = decision.exit_reason
+        assert reason is not None
+        closed = self.ctx.executor.positions.move_to_dust(position, now, reason)
+        self.ctx.audit.record("position_to_dust", self.cid, symbol=self.symbol,
+                              quantity=position.quantity, cost=position.cost_basis, price=price,
+                              realized_pnl=closed.realized_pnl)
+        return self.result(Outcome.DUST, decision.action, reason=RejectReason.DUST,
+                           detail=f"{position.quantity} below the minimum: kept as dust")
+
+    # ---- entries: one attempt per bar, through risk and the entry gate ------------------------
+
+    async def _enter(self, decision: Decision, rules: SymbolRules, price: Decimal,
+                     fresh: bool) -> SymbolCheckResult:
+        ctx = self.ctx
+        assert decision.bar_time is not None
+        coid = entry_order_id(self.symbol, decision.bar_time)
+        record = ctx.store.get_order(coid)
+        if record is not None and not self._resendable(record.state, record.error,
+                                                        record.updated_at):
+            return self._report(await self._resume(record, decision, rules), decision, coid)
+        busy = self._others_in_flight(coid)
+        if busy:
+            return self._skipped_in_flight(decision, busy, coid)
+        if self.entry_block is not None:
+            self._stage("risk", False, reason=RejectReason.NOT_RECONCILED.value)
+            result = self.result(Outcome.REJECTED, decision.action,
+                                 reason=RejectReason.NOT_RECONCILED,
+                                 detail=f"not reconciled: {self.entry_block}")
+            return self._report(result, decision, coid)
+        async with ctx.entry_gate:
+            gated = self._approve_and_record(decision, coid, rules, price, fresh, record is None)
+        if isinstance(gated, SymbolCheckResult):
+            return self._report(gated, decision, coid)
+        execution = await ctx.executor.execute(gated, rules, self.started_at)
+        self._stage("execution", execution.state, sent=execution.sent)
+        return self._report(self._from_execution(decision, execution), decision, coid)
+
+    def _approve_and_record(self, decision: Decision, coid: str, rules: SymbolRules,
+                            price: Decimal, fresh: bool, new: bool
+                            ) -> OrderIntent | SymbolCheckResult:
+        """Risk, sizing and the intent's record, with no await in between (the entry gate)."""
+        ctx = self.ctx
+        verdict = ctx.risk.validate_trade(
+            self.symbol, decision.action, price_fresh=fresh,
+            breaker_open=ctx.gateway.breaker_open("orders"), correlation_id=self.cid,
+        )
+        self._stage("risk", verdict.approved, reason=str(verdict.reason or ""))
+        if not verdict.approved:
+            reason = RejectReason(str(verdict.reason)) if verdict.reason else None
+            return self.result(Outcome.REJECTED, decision.action, reason=reason,
+                               detail=verdict.detail)
+        quote = ctx.config.quote_amount
+        qty = rules.round_quantity(quote / price, market=True) if price > 0 else Decimal(0)
+        violation = rules.check(price, qty, market=True)
+        self._stage("sizing", quote, ok=violation is None, quantity=qty)
+        if violation is not None:
+            return self.result(Outcome.REJECTED, decision.action, reason=violation.reason,
+                               detail=violation.message)
+        intent = OrderIntent(coid, self.symbol, Side.BUY, quote_quantity=quote,
+                             correlation_id=self.cid)
+        if new:
+            ctx.store.record_intent(intent, ctx.clock.now())
+        return intent
+
+    def _resendable(self, state: OrderState, error: str | None, updated_at: datetime) -> bool:
+        if state is OrderState.NEW_INTENT:
+            return True
+        return never_reached(error) and updated_at < self.started_at
+
+    async def _resume(self, record: Any, decision: Decision, rules: SymbolRules
+                      ) -> SymbolCheckResult:
+        """The bar's entry was already decided: resolve it if in flight, never send again."""
+        if not record.state.in_flight:
+            self._stage("risk", False, reason="decided")
+            return self.result(Outcome.SKIPPED, decision.action,
+                               detail=f"decision already made: {record.state.value}")
+        execution = await self.ctx.executor.resolve(record, rules)
         self._stage("execution", execution.state, sent=execution.sent, resumed=True)
         result = self._from_execution(decision, execution)
-        if result.outcome in (Outcome.ENTERED, Outcome.EXITED, Outcome.FAILED):
+        if result.outcome in (Outcome.ENTERED, Outcome.FAILED):
             return replace(result, outcome=Outcome.SKIPPED,
                            detail=f"decision already made: {execution.state.value}")
         return result
 
-    def _size(self, decision: Decision, coid: str, rules: SymbolRules, price: Decimal,
-              position: Position | None) -> OrderIntent | SymbolCheckResult:
-        if decision.action is Action.ENTER:
-            quote = self.p.config.quote_amount
-            qty = rules.round_quantity(quote / price, market=True) if price > 0 else Decimal(0)
-            violation = rules.check(price, qty, market=True)
-            self._stage("sizing", quote, ok=violation is None, quantity=qty)
-            if violation is not None:
-                return self.result(Outcome.REJECTED, decision.action, reason=violation.reason,
-                                   detail=violation.message)
-            return OrderIntent(coid, self.symbol, Side.BUY, quote_quantity=quote,
-                               correlation_id=self.cid)
-        assert position is not None
-        qty, dust = sell_quantity(position, rules, price)
-        self._stage("sizing", qty, quantity=qty, dust=dust)
-        if qty <= 0:
-            return self._close_dust(position, price, decision)
-        return OrderIntent(coid, self.symbol, Side.SELL, quantity=qty, correlation_id=self.cid,
-                           exit_reason=decision.exit_reason)
+    # ---- shared -----------------------------------------------------------------------------
 
-    def _close_dust(self, position: Position, price: Decimal,
-                    decision: Decision) -> SymbolCheckResult:
-        """A position too small to sell is closed as dust (valued at `price`), never retried."""
-        pnl = position.quantity * price - position.cost_basis
-        now = self.p.clock.now()
-        self.p.store.close_position(self.symbol, closed_at=now, realized_pnl=pnl,
-                                    exit_reason=decision.exit_reason or ExitReason.SIGNAL)
-        self.p.risk.record_exit(self.symbol, pnl, now)
-        self.p.audit.record("position_closed", self.cid, symbol=self.symbol, realized_pnl=pnl,
-                            dust=position.quantity, exit_reason=decision.exit_reason)
-        return self.result(Outcome.DUST, decision.action, reason=RejectReason.DUST,
-                           detail=f"{position.quantity} below the minimum: closed as dust")
+    def _others_in_flight(self, coid: str) -> list[str]:
+        return [
+            r.client_order_id for r in self.ctx.store.orders_in_states(IN_FLIGHT)
+            if r.symbol == self.symbol and r.client_order_id != coid
+        ]
+
+    def _skipped_in_flight(self, decision: Decision, busy: list[str], coid: str
+                           ) -> SymbolCheckResult:
+        self._stage("risk", False, reason="in_flight")
+        result = self.result(Outcome.SKIPPED, decision.action,
+                             detail=f"order(s) in flight: {','.join(busy)}")
+        return self._report(result, decision, coid)
 
     def _from_execution(self, decision: Decision, ex: ExecutionResult) -> SymbolCheckResult:
         if ex.fills and ex.state in (OrderState.FILLED, OrderState.PARTIALLY_FILLED,
@@ -230,18 +306,14 @@ class SymbolCheck:
         return self.result(Outcome.FAILED, decision.action, reason=ex.reason,
                            detail=ex.detail or ex.state.value, execution=ex)
 
-    def _report(self, result: SymbolCheckResult, decision: Decision) -> SymbolCheckResult:
+    def _report(self, result: SymbolCheckResult, decision: Decision, coid: str
+                ) -> SymbolCheckResult:
         sig = decision.signal
-        self.p.audit.record(
+        self.ctx.audit.record(
             "decision", self.cid, symbol=self.symbol, action=decision.action,
             outcome=result.outcome, reason=result.reason or "", detail=result.detail,
-            signal=sig.action, confidence=sig.confidence, bar_time=decision.bar_time,
-            price=self.price, client_order_id=(
-                decision.client_order_id(self.symbol) if decision.action is not Action.HOLD
-                else ""),
+            signal=sig.action if sig else "", confidence=sig.confidence if sig else 0.0,
+            bar_time=decision.bar_time, price=self.price, client_order_id=coid,
         )
         self._stage("report", result.outcome)
         return replace(result, stages=dict(self.stages))
-
-
-_STAGES = ("market_data", "signal", "risk", "sizing", "execution", "report")

@@ -28,13 +28,16 @@ TRADE_ONLY = {"enableWithdrawals": False, "enableSpotAndMarginTrading": True, "i
 
 class StubPipeline:
     def __init__(self) -> None:
-        self.reconciled = False
         self.starts = 0
+        self.checks = 0
 
-    async def start(self) -> Any:
+    async def reconcile(self) -> Any:
         self.starts += 1
-        self.reconciled = True
         return "reconciled"
+
+    async def run_check(self, correlation_id: str | None = None) -> Any:
+        self.checks += 1
+        return "checked"
 
 
 async def test_a_key_that_can_withdraw_is_refused() -> None:
@@ -67,3 +70,14 @@ async def test_no_trading_until_the_permissions_can_be_read() -> None:
     assert await reconciler.reconcile() == "reconciled"
     assert pipeline.starts == 1
     assert permissions.calls == 2
+
+
+async def test_no_check_runs_until_the_live_key_is_verified() -> None:
+    permissions = Permissions(None)
+    pipeline = StubPipeline()
+    gated = PipelineReconciler(pipeline, LiveKeyGate(permissions, required=True))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="not verified"):
+        await gated.run_check()
+    assert pipeline.checks == 0
+    permissions.answer = TRADE_ONLY
+    assert await gated.run_check() == "checked" and pipeline.checks == 1

@@ -12,12 +12,11 @@ from thunes.clock import ManualClock
 from thunes.domain import Action, ExitReason, Position, RejectReason
 from thunes.events import EventBus, EventKind, RecordingSink
 from thunes.store import AuditTrail, Store, verify_audit
+from thunes.strategy.rules import stop_loss_hit, stop_loss_price
 from thunes.trading.risk import (
     RiskDecision,
     RiskLimits,
     RiskManager,
-    stop_loss_hit,
-    stop_loss_price,
     utc_day_bounds,
 )
 
@@ -192,10 +191,11 @@ def test_decisions_and_switches_are_in_the_audit_trail(rig: Rig) -> None:
 
 def test_stop_loss_uses_the_actual_average_fill_price() -> None:
     position = Position("BTCUSDT", Decimal("0.001"), Decimal("42123.45"), START)
-    assert stop_loss_price(position, Decimal("0.03")) == Decimal("40859.7465")
-    assert stop_loss_hit(position, Decimal("40859.7465"), Decimal("0.03"))
-    assert not stop_loss_hit(position, Decimal("40859.7466"), Decimal("0.03"))
-    assert not stop_loss_hit(position, Decimal("1"), Decimal("0"))
+    entry = position.avg_entry_price
+    assert stop_loss_price(entry, Decimal("0.03")) == Decimal("40859.7465")
+    assert stop_loss_hit(entry, Decimal("40859.7465"), Decimal("0.03"))
+    assert not stop_loss_hit(entry, Decimal("40859.7466"), Decimal("0.03"))
+    assert not stop_loss_hit(entry, Decimal("1"), Decimal("0"))
 
 
 def test_utc_day_bounds() -> None:

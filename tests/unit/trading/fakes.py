@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -62,10 +63,12 @@ class FakeGateway:
     lookup_failures: int = 0
     orders: dict[str, ExchangeOrder] = field(default_factory=dict)
     placed: list[OrderIntent] = field(default_factory=list)
+    created: list[ExchangeOrder] = field(default_factory=list)  # every order made, in order
     lookups: int = 0
     breakers_open: set[str] = field(default_factory=set)
     foreign_open: list[ExchangeOrder] = field(default_factory=list)
     unreachable: bool = False
+    account_down: bool = False  # balances and open orders fail; prices and orders work
     _trade_id: int = 0
 
     async def server_time_ms(self) -> int:
@@ -87,7 +90,7 @@ class FakeGateway:
         return BookTicker(symbol, p, p, 0)
 
     async def balances(self) -> dict[str, Balance]:
-        if self.unreachable:
+        if self.unreachable or self.account_down:
             raise TemporaryError("down")
         return {a: Balance(a, v, Decimal(0)) for a, v in self.balances_.items()}
 
@@ -115,6 +118,7 @@ class FakeGateway:
             OrderStatus.FILLED, qty, qty, qty * price, fills=(fill,),
         )
         self.orders[intent.client_order_id] = order
+        self.created.append(order)
         return order
 
     def execute_in_two(self, intent: OrderIntent) -> ExchangeOrder:
@@ -141,9 +145,12 @@ class FakeGateway:
             OrderStatus.PARTIALLY_FILLED, whole.orig_qty, half, half * fill.price, fills=(first,),
         )
 
-    async def place_market_order(self, intent: OrderIntent) -> PlacementResult:
-        self.placed.append(intent)
+    async def place_market_order(self, intent: OrderIntent,
+                                 on_send: Callable[[], None] | None = None) -> PlacementResult:
+        self.placed.append(intent)  # every call, in order (a duplicate shows as two entries)
         behaviour = self.behaviours.popleft() if self.behaviours else "fill"
+        if behaviour != "not_sent" and on_send is not None:
+            on_send()
         coid = intent.client_order_id
         if behaviour == "fill":
             return PlacementResult(PlacementStatus.ACCEPTED, coid, self.execute(intent))
@@ -172,7 +179,7 @@ class FakeGateway:
         return None if order is None else _without_fills(order)
 
     async def open_orders(self, symbol: str | None = None) -> list[ExchangeOrder]:
-        if self.unreachable:
+        if self.unreachable or self.account_down:
             raise TemporaryError("down")
         return list(self.foreign_open)
 
@@ -183,7 +190,8 @@ class FakeGateway:
         return name in self.breakers_open
 
     def orders_for(self, coid: str) -> int:
-        return sum(1 for i in self.placed if i.client_order_id == coid and coid in self.orders)
+        """How many orders with this client order id the exchange created."""
+        return sum(1 for o in self.created if o.client_order_id == coid)
 
 
 def _without_fills(order: ExchangeOrder) -> ExchangeOrder:

@@ -93,7 +93,7 @@ async def test_an_order_adopted_by_reconciliation_after_a_restart_is_reported_on
     assert lost.state is OrderState.UNKNOWN and sink.of_kind(EventKind.FILL) == []
     clock.advance(60)
     after = make_executor(gateway, store, clock, bus)  # the restarted daemon
-    reconciler = Reconciler(gateway, store, after, clock, ["BTCUSDT"], {"BTCUSDT": RULES})
+    reconciler = Reconciler(gateway, store, after, clock, ["BTCUSDT"])
     assert (await reconciler.reconcile(at_start=True)).ok
     assert (await reconciler.reconcile()).ok
     await after.execute(buy(), RULES)
@@ -113,11 +113,11 @@ async def test_a_crash_before_the_position_update_still_reports_the_fill_once(
     assert sink.of_kind(EventKind.FILL) == []
     clock.advance(60)
     after = make_executor(gateway, store, clock, bus)
-    reconciler = Reconciler(gateway, store, after, clock, ["BTCUSDT"], {"BTCUSDT": RULES})
+    reconciler = Reconciler(gateway, store, after, clock, ["BTCUSDT"])
     assert (await reconciler.reconcile(at_start=True)).ok
     await after.execute(buy(), RULES)
     assert len(sink.of_kind(EventKind.FILL)) == 1
-    assert len(gateway.orders) == 1
+    assert len(gateway.created) == 1
 
 
 async def test_an_exchange_rejection_is_one_event_with_side_reason_and_order(

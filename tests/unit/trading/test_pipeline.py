@@ -119,33 +119,35 @@ async def test_one_symbols_failure_does_not_stop_the_others(
     assert pipeline.metrics.symbol_errors == 1 and pipeline.metrics.orders_sent == 1
 
 
-async def test_no_trading_when_the_start_reconciliation_fails(
+async def test_entries_wait_while_the_start_reconciliation_cannot_reach_the_account(
     gateway: FakeGateway, store: Store, risk: FakeRisk, clock: ManualClock, wave: pd.DataFrame
 ) -> None:
     entries, _ = signal_bars(wave)
     at_bar(gateway, clock, wave, entries[0])
-    gateway.unreachable = True
+    gateway.account_down = True
     pipeline = make_pipeline(gateway, store, risk, clock)
     report = await pipeline.run_check()
     assert "exchange unreachable" in report.blocked
     assert report.results["BTCUSDT"].reason is RejectReason.NOT_RECONCILED
     assert gateway.placed == [] and not pipeline.reconciled
-    gateway.unreachable = False
+    gateway.account_down = False
     assert (await pipeline.run_check()).results["BTCUSDT"].outcome is Outcome.ENTERED
 
 
-async def test_a_position_the_exchange_does_not_hold_blocks_trading(
+async def test_a_position_the_exchange_no_longer_holds_follows_the_exchange(
     gateway: FakeGateway, store: Store, risk: FakeRisk, clock: ManualClock
 ) -> None:
     store.save_position(Position("BTCUSDT", Decimal("1"), Decimal("100"), clock.now()))
     gateway.foreign_open.append(ExchangeOrder("BTCUSDT", "manual-1", 77, "BUY", "LIMIT",  # type: ignore[arg-type]
                                               OrderStatus.NEW, Decimal(1), Decimal(0), Decimal(0)))
     pipeline = make_pipeline(gateway, store, risk, clock)
-    report = await pipeline.start()
-    assert not report.ok
+    report = await pipeline.reconcile()
+    assert report.ok  # nothing blocks: the books now say what the exchange says
     kinds = {f.kind for f in report.findings}
-    assert kinds == {"position_short", "foreign_order"}
-    assert "exchange holds 0" in report.why()
+    assert kinds == {"external_reduction", "foreign_order"}
+    assert store.open_position("BTCUSDT") is None
+    (closed,) = store.closed_positions()
+    assert closed.exit_reason is ExitReason.MANUAL and closed.realized_pnl == 0
 
 
 async def test_a_filter_violation_is_a_rejection_with_its_reason(
@@ -160,7 +162,7 @@ async def test_a_filter_violation_is_a_rejection_with_its_reason(
     assert gateway.placed == []
 
 
-async def test_a_position_below_the_minimum_is_closed_as_dust(
+async def test_a_position_below_the_minimum_is_kept_as_tracked_dust(
     gateway: FakeGateway, store: Store, risk: FakeRisk, clock: ManualClock, wave: pd.DataFrame
 ) -> None:
     _, exits = signal_bars(wave)
@@ -171,8 +173,13 @@ async def test_a_position_below_the_minimum_is_closed_as_dust(
     result = (await pipeline.run_check()).results["BTCUSDT"]
     assert result.outcome is Outcome.DUST and result.reason is RejectReason.DUST
     assert store.open_position("BTCUSDT") is None and gateway.placed == []
-    again = (await pipeline.run_check()).results["BTCUSDT"]
-    assert again.outcome is Outcome.HOLD
+    dust = pipeline.executor.positions.dust.get("BTCUSDT")
+    assert dust.quantity == Decimal("0.00003") and dust.cost == Decimal("0.00300")
+    (closed,) = store.closed_positions()
+    assert closed.realized_pnl == 0  # kept, not written off
+    again = await pipeline.run_check()
+    assert again.results["BTCUSDT"].outcome is Outcome.HOLD
+    assert again.reconciliation is not None and again.reconciliation.findings == ()
 
 
 async def test_no_new_order_while_one_of_the_symbol_is_in_flight(
