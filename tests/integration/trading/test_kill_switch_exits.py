@@ -9,81 +9,21 @@ market clock (as the daemon does in sim mode), stepped by hand, so "today" is th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import ClassVar
 
-import numpy as np
-import pytest
-
-from tests.integration.trading.conftest import BAR_START
+from tests.integration.trading.rig import Scripted, held
 from thunes.clock import Clock, ManualClock
-from thunes.config import Mode, Settings
 from thunes.domain import Action, ExitReason, RejectReason
 from thunes.events import EventBus, EventKind, RecordingSink
-from thunes.exchange import build_gateway
 from thunes.exchange.client import BinanceGateway
-from thunes.sim import Simulator, SimulatorConfig
+from thunes.sim import Simulator
 from thunes.store import Store
-from thunes.strategy.base import Bars, ParamRange, Strategy
 from thunes.trading.pipeline import CheckPipeline, PaperTrader, PipelineConfig
 from thunes.trading.results import Outcome
 from thunes.trading.risk import RiskLimits, RiskManager
 
 QUOTE = Decimal("20")
-
-
-class Scripted(Strategy):
-    """Says whatever `say` is on every bar; the stop-loss fraction is set by the test."""
-
-    name: ClassVar[str] = "scripted"
-    defaults: ClassVar[dict[str, int]] = {}
-    param_space: ClassVar[dict[str, ParamRange]] = {}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.say = Action.HOLD
-        self.stop: float | None = None
-
-    @property
-    def warmup_bars(self) -> int:
-        return 1
-
-    def _compute(self, bars: Bars) -> tuple[np.ndarray, np.ndarray, float | None]:
-        n = len(bars.close)
-        entries = np.full(n, self.say is Action.ENTER)
-        exits = np.full(n, self.say is Action.EXIT)
-        return entries, exits, self.stop
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(BAR_START)
-
-
-@pytest.fixture
-async def sim(clock: ManualClock) -> AsyncIterator[Simulator]:
-    async with Simulator(SimulatorConfig(clock=clock, stream_interval=3600), wire_clock=clock) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def gateway(sim: Simulator, clock: ManualClock) -> AsyncIterator[BinanceGateway]:
-    settings = Settings(mode=Mode.SIM, _env_file=None)  # type: ignore[call-arg]
-    gw = await build_gateway(settings, clock, api_url=sim.api_url, request_timeout=5.0)
-    try:
-        yield gw
-    finally:
-        await gw.close()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "thunes.db")
-    yield s
-    s.close()
 
 
 def trader(gateway: BinanceGateway, store: Store, risk: RiskManager, strategy: Scripted,
@@ -100,11 +40,6 @@ async def step(paper: PaperTrader, strategy: Scripted, say: Action, symbol: str)
     result = await paper.run_strategy(symbol)
     assert result.outcome is not Outcome.ERROR, result.detail
     return result.outcome
-
-
-def held(sim: Simulator, asset: str) -> Decimal:
-    balance = sim.exchange.balance(asset)
-    return balance.free + balance.locked
 
 
 async def test_an_operator_kill_stops_entries_but_a_signal_exit_still_sells(
