@@ -98,7 +98,7 @@ def run_backtest(
     check_window(strategy, len(frame))
     bars = bars or Bars.from_frame(frame)
     signals = strategy.signals_from(bars)
-    sim = simulate(bars.open, bars.low, bars.close, signals, config)
+    sim = simulate(bars, signals, config)
     metrics = compute_metrics(
         sim.equity,
         sim.trades,

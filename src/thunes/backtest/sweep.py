@@ -73,7 +73,7 @@ def evaluate_windows(
     signals = strategy.signals_from(bars)
     out: list[WindowResult] = []
     for start, end in windows:
-        sim = simulate(bars.open, bars.low, bars.close, signals, config, start=start, end=end)
+        sim = simulate(bars, signals, config, start=start, end=end)
         returns = bar_returns(sim.equity, config.initial_cash)
         metrics = compute_metrics(
             sim.equity,

@@ -2,13 +2,15 @@
 
 No I/O here. The backtest and the live daemon call the same code: `Strategy.signals()` for
 every bar, `latest_signal()` for the last closed bar. See `thunes.strategy.base` for the exact
-rules (signal on close, fill on next open, stop-loss on the bar's low, confidence threshold).
+rules (signal on close, fill on next open, confidence threshold) and `thunes.strategy.rules` for
+the trading rules both sides share (stop-loss, cool-down, daily-loss limit, sizing, fees).
 """
 
 from thunes.strategy.base import Bars, ParamRange, SignalFrame, Strategy, StrategyError
 from thunes.strategy.builtin import RsiMeanReversion, SmaCrossover
 from thunes.strategy.indicators import volume_confidence, volume_ratio
 from thunes.strategy.registry import available_strategies, get_strategy, latest_signal
+from thunes.strategy.rules import TradingRules, effective_stop, stop_loss_hit
 
 __all__ = [
     "Bars",
@@ -18,9 +20,12 @@ __all__ = [
     "SmaCrossover",
     "Strategy",
     "StrategyError",
+    "TradingRules",
     "available_strategies",
+    "effective_stop",
     "get_strategy",
     "latest_signal",
+    "stop_loss_hit",
     "volume_confidence",
     "volume_ratio",
 ]

@@ -5,10 +5,12 @@ Rules shared by the backtest and the live daemon (both call this code, nothing e
 * A signal is computed on bar i's close; the order it causes fills at bar i+1's open.
 * Entry only when flat, `entries[i]` is set and `confidence[i] >= min_confidence`.
 * Exit when in position and `exits[i]` is set. A bar never carries both flags: exit wins.
-* Stop-loss: while in position, if a bar's low <= entry fill price × (1 − stop_loss_pct), the
-  position leaves at the stop price (or at the bar's open if the bar gapped below it) during
-  that bar. The live daemon checks the stop against the latest price instead; the backtest's
-  bar-low check is its approximation of that.
+* Stop-loss: while in position, a check whose price is <= entry fill price × (1 − stop) sells
+  at that price; the stop is the strategy's own `stop_loss_pct` if it sets one, else the
+  configured default (`thunes.strategy.rules`). The backtest checks at each bar boundary with
+  the next bar's open as the price, as the daemon stepped bar by bar does; a daemon checking
+  more often than once a bar can stop out earlier inside a bar.
+* Cool-down after a losing exit and the daily-loss limit refuse entries, never exits.
 * Long-only spot, one position at a time per symbol.
 * Before `warmup_bars` bars of history there is no signal at all.
 """
@@ -32,6 +34,7 @@ from thunes.strategy.indicators import (
 )
 
 REQUIRED_COLUMNS = ("open", "high", "low", "close", "volume")
+_UNITS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 ParamValue = int | float
 
 
@@ -116,6 +119,11 @@ class Bars:
 
     def __len__(self) -> int:
         return int(self.close.size)
+
+    def open_seconds(self) -> np.ndarray:
+        """Bar open times as epoch seconds (what cool-downs and UTC days are measured in)."""
+        per_second = _UNITS_PER_SECOND[str(self.index.unit)]
+        return self.cached(("open_seconds",), lambda: self.index.asi8 / per_second)
 
     def sums(self, column: str) -> RollingSums:
         if column not in self._sums:
