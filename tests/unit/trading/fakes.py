@@ -68,7 +68,9 @@ class FakeGateway:
     breakers_open: set[str] = field(default_factory=set)
     foreign_open: list[ExchangeOrder] = field(default_factory=list)
     unreachable: bool = False
-    account_down: bool = False  # balances and open orders fail; prices and orders work
+    account_down: bool = False
+    fee_asset: str | None = None  # commissions in this asset instead of base/quote
+    unpriced: set[str] = field(default_factory=set)  # symbols whose price cannot be read  # balances and open orders fail; prices and orders work
     _trade_id: int = 0
 
     async def server_time_ms(self) -> int:
@@ -81,7 +83,7 @@ class FakeGateway:
         return self.frames[symbol].iloc[-limit:]
 
     async def price(self, symbol: str) -> Decimal:
-        if self.unreachable:
+        if self.unreachable or symbol in self.unpriced:
             raise TemporaryError("down")
         return self.prices[symbol]
 
@@ -103,13 +105,18 @@ class FakeGateway:
             qty = rules.round_quantity(intent.quote_quantity / price)
             commission, asset = (qty * FEE).quantize(Decimal("0.00000001"), ROUND_DOWN), base
             self.balances_[quote] = self.balances_.get(quote, Decimal(0)) - qty * price
-            self.balances_[base] = self.balances_.get(base, Decimal(0)) + qty - commission
+            self.balances_[base] = self.balances_.get(base, Decimal(0)) + qty
         else:
             assert intent.quantity is not None
             qty = intent.quantity
             commission, asset = (qty * price * FEE).quantize(Decimal("0.00000001")), quote
             self.balances_[base] = self.balances_.get(base, Decimal(0)) - qty
-            self.balances_[quote] = self.balances_.get(quote, Decimal(0)) + qty * price - commission
+            self.balances_[quote] = self.balances_.get(quote, Decimal(0)) + qty * price
+        if self.fee_asset is not None:  # paid in a third asset (BNB), at its price now
+            fee_price = self.prices[f"{self.fee_asset}{quote}"]
+            commission = (qty * price * FEE / fee_price).quantize(Decimal("0.00000001"))
+            asset = self.fee_asset
+        self.balances_[asset] = self.balances_.get(asset, Decimal(0)) - commission
         self._trade_id += 1
         order_id = len(self.orders) + 1
         fill = ExchangeFill(price, qty, commission, asset, self._trade_id, 1_672_531_200_000, order_id)

@@ -67,26 +67,6 @@ async def test_an_entry_signal_buys_once_per_decision(
     assert all(cid == report.correlation_id for k, cid, _ in audit.entries[:4])
 
 
-async def test_an_exit_goes_through_with_the_kill_switch_on(
-    gateway: FakeGateway, store: Store, risk: FakeRisk, clock: ManualClock, wave: pd.DataFrame
-) -> None:
-    entries, exits = signal_bars(wave)
-    pipeline = make_pipeline(gateway, store, risk, clock, stop_loss_pct=Decimal(0))
-    at_bar(gateway, clock, wave, entries[0])
-    assert (await pipeline.run_check()).results["BTCUSDT"].outcome is Outcome.ENTERED
-    risk.kill_switch = True
-    exit_bar = next(e for e in exits if e > entries[0])
-    at_bar(gateway, clock, wave, exit_bar)
-    result = (await pipeline.run_check()).results["BTCUSDT"]
-    assert result.outcome is Outcome.EXITED
-    assert store.open_position("BTCUSDT") is None
-    next_entry = next(e for e in entries if e > exit_bar)
-    at_bar(gateway, clock, wave, next_entry)
-    blocked = (await pipeline.run_check()).results["BTCUSDT"]
-    assert blocked.outcome is Outcome.REJECTED and blocked.reason is RejectReason.KILL_SWITCH
-    assert len(gateway.placed) == 2
-
-
 async def test_the_stop_loss_exits_whatever_the_signal(
     gateway: FakeGateway, store: Store, risk: FakeRisk, clock: ManualClock, wave: pd.DataFrame
 ) -> None:
