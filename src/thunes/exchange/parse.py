@@ -102,16 +102,17 @@ def klines_frame(rows: Sequence[Sequence[Any]], server_now_ms: int) -> pd.DataFr
 
 
 def _kline_column(rows: Sequence[Sequence[Any]], name: str, pos: int) -> np.ndarray:
-    """One field of every bar; NaN, infinite, negative, absurd (or, for prices, zero) values
-    refuse the whole answer, since indicators would silently carry them into signals."""
+    """One field of every bar; NaN, infinite or negative values (and, for prices, zero or
+    absurd ones) refuse the whole answer, since indicators would carry them into signals.
+    Volumes are sums over a bar and may exceed what one order can carry (e.g. PEPE)."""
     try:
         column = np.array([float(row[pos]) for row in rows], dtype="float64")
     except (TypeError, ValueError) as error:
         raise MalformedResponse(f"klines.{name} is not a number: {error}") from None
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(column) | (column < 0) | (column > float(MAX_AMOUNT))
+        bad = ~np.isfinite(column) | (column < 0)
         if name in _KLINE_PRICES:
-            bad |= column == 0
+            bad |= (column == 0) | (column > float(MAX_AMOUNT))
     if bad.any():
         i = int(np.argmax(bad))
         raise MalformedResponse(f"klines[{i}].{name} is not a usable value: {rows[i][pos]!r}")
