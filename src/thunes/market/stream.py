@@ -14,7 +14,7 @@ Backoff, budget window and alert delays are clock seconds too (a 60x sim clock c
     stream = PriceStream(settings_ws_url, ["BTCUSDT"], "1h", clock,
                          backfill=gateway_backfill(gateway, "1h", clock), events=bus)
     await stream.start()
-    quote = await fresh_price("BTCUSDT", stream, gateway.price, clock)   # thunes.market.prices
+    quote = stream.latest("BTCUSDT")   # None until the first message; check `is_fresh` too
     await stream.stop()
 """
 

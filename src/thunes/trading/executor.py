@@ -39,8 +39,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from thunes.clock import Clock
-from thunes.domain import ExitReason, Fill, OrderIntent, OrderState, RejectReason, Side
-from thunes.events import Event, EventBus, EventKind
+from thunes.domain import Fill, OrderIntent, OrderState, RejectReason, Side
+from thunes.events import EventBus
 from thunes.exchange.types import (
     ExchangeError,
     ExchangeFill,
@@ -49,6 +49,7 @@ from thunes.exchange.types import (
     PlacementStatus,
     SymbolRules,
 )
+from thunes.trading.crash import CrashPoints
 from thunes.trading.orders import (
     NEVER_REACHED,
     check_transition,
@@ -56,15 +57,10 @@ from thunes.trading.orders import (
     state_from_exchange,
 )
 from thunes.trading.portfolio import (
-    FeeNotValued,
     PositionChange,
-    PositionTracker,
-    fee_quote_key,
-    fill_facts,
-    other_fees_quote,
-    third_asset_fills,
 )
 from thunes.trading.ports import Audit, NullAudit, OrderRecordView, RiskGate, TradingStore
+from thunes.trading.settlement import Settlement
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +68,6 @@ log = logging.getLogger(__name__)
 DEFAULT_ORDER_WINDOW_SECONDS = 15.0
 SENT_AT_PREFIX = "sent_at:"
 AUDIT_PENDING_PREFIX = "audit_pending:"
-
-
-class CrashPoints:
-    """Hooks between the steps of the order path; no-ops in production."""
-
-    def hit(self, name: str) -> None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +132,10 @@ class Executor:
         self.events = events
         self.risk = risk
         self.crash = crash_points or CrashPoints()
-        self.positions = PositionTracker(store)
+        self.settlement = Settlement(
+            gateway, store, clock, self.audit, events, risk, self.crash
+        )
+        self.positions = self.settlement.positions
         self.resolve_attempts = resolve_attempts
         self.resolve_backoff = resolve_backoff
         self.order_window = timedelta(seconds=order_window_seconds)
@@ -160,8 +152,10 @@ class Executor:
                 return await self.resolve(existing, rules)
             if existing is None:
                 existing = self.store.record_intent(intent, self.clock.now())
+            if existing.state is OrderState.NEW_INTENT:
+                # The intent is committed (here or by the check that decided it), nothing sent.
                 self.crash.hit("after_intent")
-            elif existing.state is not OrderState.NEW_INTENT:
+            else:
                 found = await self._look_up_before_resend(existing, rules)
                 if found is not None:
                     return found
@@ -241,7 +235,8 @@ class Executor:
         self._outcome(updated, "rejected", error)
         if reason is not RejectReason.BREAKER_OPEN:  # a local refusal: the breaker alerts itself
             said = message if code is None else f"{message} (code {code})"
-            self._report_rejection(updated, reason or RejectReason.EXCHANGE_REJECTED, said)
+            refusal = reason or RejectReason.EXCHANGE_REJECTED
+            self.settlement.report_rejection(updated, refusal, said)
         return ExecutionResult(
             updated.client_order_id,
             updated.symbol,
@@ -354,27 +349,14 @@ class Executor:
         self.crash.hit("after_fill_before_audit")
         if new_fills or sent:
             self._outcome(updated, state.value.lower(), "")
-        self.write_pending_audit(updated)
+        self.settlement.write_pending_audit(updated)
         self.crash.hit("after_fill_before_position")
         ended = state.is_final and not before.state.is_final
         if ended and order.executed_qty <= 0 and state is not OrderState.FILLED:
-            self._report_rejection(updated, RejectReason.EXCHANGE_REJECTED, f"order {state.value}")
+            self.settlement.report_rejection(
+                updated, RejectReason.EXCHANGE_REJECTED, f"order {state.value}"
+            )
         return await self._settle(updated, rules, sent=sent, ended=ended)
-
-    def write_pending_audit(self, record: OrderRecordView) -> bool:
-        """Write the audit entries of fills committed without them (a crash came in between)."""
-        key = AUDIT_PENDING_PREFIX + record.client_order_id
-        if self.store.kv_get(key) is None:
-            return False
-        for fill in self.store.fills_for(record.client_order_id):
-            self._record_fill(fill, record.correlation_id)
-        self.store.kv_delete(key)
-        return True
-
-    def pending_audits(self) -> list[str]:
-        """Client order ids whose fills still lack their audit entries."""
-        return [k.removeprefix(AUDIT_PENDING_PREFIX) for k in self.store.kv_prefixed(
-            AUDIT_PENDING_PREFIX)]
 
     async def settle(self, record: OrderRecordView, rules: SymbolRules) -> ExecutionResult:
         """Apply a final order's fills to the position if a crash left that undone."""
@@ -383,124 +365,17 @@ class Executor:
     async def _settle(
         self, record: OrderRecordView, rules: SymbolRules, sent: bool, ended: bool = False
     ) -> ExecutionResult:
-        """Apply the order's recorded fills to the position (idempotent) and report.
-
-        `ended`: the order reached its final state in this call (it may add no new fills).
-        """
-        fills = self.store.fills_for(record.client_order_id)
-        pending = bool(fills) and self.positions.pending(record, fills)
-        change = None
-        detail = record.error or ""
-        if pending:
-            try:
-                change = await self._apply(record, fills, rules)
-            except FeeNotValued as exc:
-                detail = f"position waits for a fee's value: {exc}"
-                log.warning("%s: %s", record.client_order_id, detail)
-                pending = False
-        if fills and record.state.is_final and (pending or ended):
-            self._report_fill(record, fills, rules)
+        settled = await self.settlement.settle(record, rules, ended)
         return ExecutionResult(
-            record.client_order_id,
-            record.symbol,
-            Side(str(record.side)),
-            record.state,
-            sent=sent,
-            fills=tuple(fills),
-            position=change,
-            detail=detail,
+            record.client_order_id, record.symbol, Side(str(record.side)), record.state,
+            sent=sent, fills=settled.fills, position=settled.position, detail=settled.detail,
         )
 
-    async def _apply(
-        self, record: OrderRecordView, fills: list[Fill], rules: SymbolRules
-    ) -> PositionChange:
-        """The position change and what it causes (cool-down, daily PnL) in one transaction."""
-        await self._value_third_asset_fees(fills, rules)
-        other = other_fees_quote(self.store, fills, rules)
-        with self.store.atomic():
-            change = self.positions.apply(record, fills, rules, other)
-            self.crash.hit("inside_position_update")
-            if change.kind == "closed" and self.risk is not None:
-                self.risk.record_exit(record.symbol, change.realized_pnl, self.clock.now())
-        if change.kind == "closed":
-            self._closed(record, change)
-        return change
+    def write_pending_audit(self, record: OrderRecordView) -> bool:
+        return self.settlement.write_pending_audit(record)
 
-    async def _value_third_asset_fees(self, fills: list[Fill], rules: SymbolRules) -> None:
-        """Value each commission paid in a third asset (BNB) in the quote asset, once."""
-        for fill in third_asset_fills(fills, rules):
-            key = fee_quote_key(fill)
-            if self.store.kv_get(key) is not None:
-                continue
-            try:
-                price = await self.gateway.price(f"{fill.commission_asset}{rules.quote_asset}")
-            except ExchangeError as exc:
-                log.warning("cannot value %s %s: %s", fill.commission, fill.commission_asset, exc)
-                continue
-            self.store.kv_set(key, str(fill.commission * price))
-
-    def _closed(self, record: OrderRecordView, change: PositionChange) -> None:
-        self.audit.record(
-            "position_closed",
-            record.correlation_id,
-            symbol=record.symbol,
-            realized_pnl=change.realized_pnl,
-            dust=change.dust,
-            exit_reason=record.exit_reason or ExitReason.SIGNAL,
-        )
-
-    def _record_fill(self, fill: Fill, correlation_id: str) -> None:
-        self.audit.record(
-            "fill",
-            correlation_id,
-            client_order_id=fill.client_order_id,
-            symbol=fill.symbol,
-            side=fill.side,
-            price=fill.price,
-            quantity=fill.quantity,
-            commission=fill.commission,
-            commission_asset=fill.commission_asset,
-            trade_id=fill.trade_id,
-        )
-
-    def _report_fill(self, record: OrderRecordView, fills: list[Fill], rules: SymbolRules) -> None:
-        """Publish the order's one FILL event (after the position took it in).
-
-        Published before it is marked reported: a crash in between repeats the alert at
-        restart rather than losing it.
-        """
-        key = f"fill_reported:{record.client_order_id}"
-        if self.events is None or self.store.kv_get(key):
-            return
-        side = Side(str(record.side))
-        data = fill_facts(record.symbol, side, fills, rules)
-        data["client_order_id"] = record.client_order_id
-        if side is Side.SELL:
-            pnl = self.positions.exit_pnl(record)
-            if pnl is not None:
-                data["pnl"] = pnl
-            data["exit_reason"] = (record.exit_reason or ExitReason.SIGNAL).value
-        title = f"{data['action']} filled: {side.value} {record.symbol}"
-        self.events.publish(
-            Event(EventKind.FILL, title, self.clock.now(), data, record.correlation_id)
-        )
-        self.store.kv_set(key, self.clock.now().isoformat())
-
-    def _report_rejection(
-        self, record: OrderRecordView, reason: RejectReason, message: str
-    ) -> None:
-        """Publish the order's one ORDER_REJECTED event, never twice."""
-        key = f"reject_reported:{record.client_order_id}"
-        if self.events is None or self.store.kv_get(key):
-            return
-        self.store.kv_set(key, self.clock.now().isoformat())
-        data = {"symbol": record.symbol, "side": str(Side(str(record.side)).value),
-                "reason": reason.value, "message": message,
-                "client_order_id": record.client_order_id}
-        title = f"{record.symbol} order rejected"
-        self.events.publish(
-            Event(EventKind.ORDER_REJECTED, title, self.clock.now(), data, record.correlation_id)
-        )
+    def pending_audits(self) -> list[str]:
+        return self.settlement.pending_audits()
 
     def _outcome(self, record: OrderRecordView, outcome: str, detail: str | None) -> None:
         self.audit.record(
