@@ -157,6 +157,37 @@ class Position:
         return self.avg_entry_price * self.quantity + self.entry_fees_quote
 
 
+DUST_KEY_PREFIX = "dust:"  # the store's key-value entry of each symbol's tracked dust
+
+
+@dataclass(frozen=True, slots=True)
+class Dust:
+    """Coins bought but not sellable yet (below one step or the minimum notional), with their
+    cost in the quote asset. Kept in the books, sold with the symbol's next exit."""
+
+    quantity: Decimal = ZERO
+    cost: Decimal = ZERO
+
+    def __add__(self, other: Dust) -> Dust:
+        return Dust(self.quantity + other.quantity, self.cost + other.cost)
+
+    def encode(self) -> str:
+        return f"{self.quantity}|{self.cost}" if self.quantity > 0 else ""
+
+    @classmethod
+    def decode(cls, text: str | None) -> Dust:
+        if not text:
+            return cls()
+        quantity, _, cost = text.partition("|")
+        return cls(Decimal(quantity), Decimal(cost or "0"))
+
+
+def tracked_dust(entries: dict[str, str]) -> dict[str, Dust]:
+    """Each symbol's dust from the store's `dust:` key-value entries (empty ones left out)."""
+    found = {k.removeprefix(DUST_KEY_PREFIX): Dust.decode(v) for k, v in entries.items()}
+    return {symbol: dust for symbol, dust in found.items() if dust.quantity > 0}
+
+
 @dataclass(frozen=True, slots=True)
 class StageResult(Generic[T]):
     """The outcome of one pipeline stage: `ok`, `output`, `error`, `elapsed_ms`."""

@@ -140,6 +140,7 @@ def _store_facts(store: Store, view: StatusView) -> dict[str, Any]:
     risk = store.risk_state()
     return {
         "positions": [asdict(p) for p in store.open_positions()],
+        "dust": {s: asdict(d) for s, d in view.dust.items()},
         "open_orders": [
             {
                 "client_order_id": o.client_order_id,

@@ -96,7 +96,7 @@ class StoreCommandBackend:
 
     async def positions_text(self) -> str:
         view = self._status()
-        return render_positions_text(view.open_positions, view.unrealized_pnl)
+        return render_positions_text(view.open_positions, view.unrealized_pnl, view.dust)
 
     async def pnl_text(self, days: int) -> str:
         return render_pnl_text(self._store, self._clock.now().date(), days)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from thunes.domain import ZERO
+from thunes.domain import DUST_KEY_PREFIX, ZERO, Dust, tracked_dust
 from thunes.reports.daily import day_bounds, render_health_rows, render_position_rows
 from thunes.reports.format import fmt_money, fmt_pct, fmt_time
 from thunes.reports.snapshot import (
@@ -40,6 +41,7 @@ class StatusView:
     daily_loss_limit: Decimal
     health: HealthSnapshot
     failing_jobs: tuple[str, ...]
+    dust: Mapping[str, Dust] = dataclass_field(default_factory=dict)  # kept, not written off
 
     @property
     def entries_allowed(self) -> bool:
@@ -75,6 +77,7 @@ def build_status(
         daily_loss_limit=daily_loss_limit,
         health=health or HealthSnapshot(),
         failing_jobs=failed_job_runs(store),
+        dust=tracked_dust(store.kv_prefixed(DUST_KEY_PREFIX)),
     )
 
 
@@ -94,17 +97,22 @@ def render_status_text(view: StatusView) -> str:
         f"Daily loss used    {fmt_money(v.daily_loss_used)} of {fmt_money(v.daily_loss_limit)}"
         f" ({fmt_pct(used)})"
     )
-    out += ["", *render_positions_text(v.open_positions, v.unrealized_pnl).splitlines()]
+    out += ["", *render_positions_text(v.open_positions, v.unrealized_pnl, v.dust).splitlines()]
     out += ["", "System", *render_health_rows(v.health, v.failing_jobs)]
     return "\n".join(out)
 
 
-def render_positions_text(lines: tuple[PositionLine, ...], unrealized: Decimal | None) -> str:
-    if not lines:
-        return "Open positions     none"
-    rows = [f"Open positions     {len(lines)}"]
+def render_positions_text(
+    lines: tuple[PositionLine, ...], unrealized: Decimal | None,
+    dust: Mapping[str, Dust] | None = None,
+) -> str:
+    rows = [f"Open positions     {len(lines)}" if lines else "Open positions     none"]
     rows += [f"  {row}" for row in render_position_rows(lines)]
-    rows.append(f"  unrealised total  {fmt_money(unrealized, signed=True)}")
+    if lines:
+        rows.append(f"  unrealised total  {fmt_money(unrealized, signed=True)}")
+    for symbol, held in sorted((dust or {}).items()):
+        rows.append(f"Tracked dust       {symbol} {held.quantity} "
+                    f"(cost {fmt_money(held.cost)}; sold with the next exit)")
     return "\n".join(rows)
 
 

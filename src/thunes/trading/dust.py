@@ -11,22 +11,10 @@ the same transaction as the position change that creates or consumes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-
-from thunes.domain import ZERO
+from thunes.domain import DUST_KEY_PREFIX, Dust, tracked_dust
 from thunes.trading.ports import TradingStore
 
-PREFIX = "dust:"
-
-
-@dataclass(frozen=True, slots=True)
-class Dust:
-    quantity: Decimal = ZERO
-    cost: Decimal = ZERO
-
-    def __add__(self, other: Dust) -> Dust:
-        return Dust(self.quantity + other.quantity, self.cost + other.cost)
+PREFIX = DUST_KEY_PREFIX
 
 
 class DustLedger:
@@ -36,17 +24,10 @@ class DustLedger:
         self.store = store
 
     def get(self, symbol: str) -> Dust:
-        text = self.store.kv_get(PREFIX + symbol)
-        if not text:
-            return Dust()
-        quantity, _, cost = text.partition("|")
-        return Dust(Decimal(quantity), Decimal(cost or "0"))
+        return Dust.decode(self.store.kv_get(PREFIX + symbol))
 
     def set(self, symbol: str, dust: Dust) -> None:
-        if dust.quantity <= 0:
-            self.store.kv_set(PREFIX + symbol, "")
-            return
-        self.store.kv_set(PREFIX + symbol, f"{dust.quantity}|{dust.cost}")
+        self.store.kv_set(PREFIX + symbol, dust.encode())
 
     def add(self, symbol: str, dust: Dust) -> Dust:
         total = self.get(symbol) + dust
@@ -55,9 +36,5 @@ class DustLedger:
 
     def all(self) -> dict[str, Dust]:
         """Every symbol holding tracked dust (for status and reports)."""
-        found: dict[str, Dust] = {}
-        for key in self.store.kv_prefixed(PREFIX):
-            dust = self.get(key.removeprefix(PREFIX))
-            if dust.quantity > 0:
-                found[key.removeprefix(PREFIX)] = dust
-        return found
+        return tracked_dust(self.store.kv_prefixed(PREFIX))
+

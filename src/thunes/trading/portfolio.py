@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from thunes.domain import ZERO, ExitReason, Fill, Position, Side
+from thunes.domain import ZERO, Dust, ExitReason, Fill, Position, Side
 from thunes.exchange.types import SymbolRules
-from thunes.trading.dust import Dust, DustLedger
+from thunes.trading.dust import DustLedger
 from thunes.trading.ports import OrderRecordView, TradingStore
 
 FEE_QUOTE_PREFIX = "fee_quote:"

@@ -13,7 +13,7 @@ import pytest
 from tests.fake_telegram import FakeBotApi
 from tests.helpers import eventually
 from thunes.clock import ManualClock
-from thunes.domain import Action, Position
+from thunes.domain import Action, Dust, Position
 from thunes.events import EventBus, EventKind, RecordingSink
 from thunes.notify.backend import StoreCommandBackend
 from thunes.notify.bot_app import TelegramCommands
@@ -132,8 +132,10 @@ async def test_read_commands_answer_from_the_store(rig: Rig) -> None:
     rig.store.save_position(
         Position("ETHUSDT", Decimal("0.01"), Decimal("2000"), rig.clock.now(), Decimal("0.02"))
     )
+    rig.store.kv_set("dust:BTCUSDT", Dust(Decimal("0.00000913"), Decimal("0.21")).encode())
     positions = await rig.say("/positions")
     assert "ETHUSDT" in positions and "+0.98 USDT" in positions  # 21.00 - 20.02
+    assert "Tracked dust       BTCUSDT 0.00000913" in positions  # kept, shown, not written off
     status = await rig.say("/status")
     assert "THUNES" in status and "(sim)" in status and "allowed" in status
     assert "Realised PnL, last 3 day(s)" in await rig.say("/pnl 3")

@@ -17,7 +17,7 @@ from aiohttp import web
 from thunes.cli import main
 from thunes.cli.status import NO_DAEMON
 from thunes.clock import SystemClock
-from thunes.domain import ExitReason, OrderIntent, OrderState, Position, Side
+from thunes.domain import Dust, ExitReason, OrderIntent, OrderState, Position, Side
 from thunes.reports.status import build_status, render_status_text
 from thunes.store import Store, db_path
 
@@ -95,6 +95,7 @@ def test_status_reports_positions_orders_pnl_and_risk_as_json(
         store.record_intent(OrderIntent("th-b-1", "ETHUSDT", Side.BUY, quote_quantity=Decimal(10)), now)
         store.update_order("th-b-1", state=OrderState.SENT, now=now)
         store.set_kill_switch(True, "daily loss", now)
+        store.kv_set("dust:BTCUSDT", Dust(Decimal("0.00000913"), Decimal("0.21")).encode())
     assert main(["status", "--json", "--env-file", str(tmp_path / "none.env")]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [p["symbol"] for p in data["positions"]] == ["ETHUSDT"]
@@ -102,6 +103,7 @@ def test_status_reports_positions_orders_pnl_and_risk_as_json(
     assert [o["state"] for o in data["open_orders"]] == ["SENT"]
     assert Decimal(data["realized_pnl_today"]) == Decimal("-1.25")
     assert data["risk"]["kill_switch"] is True and data["risk"]["kill_reason"] == "daily loss"
+    assert data["dust"] == {"BTCUSDT": {"quantity": "0.00000913", "cost": "0.21"}}
 
 
 def test_status_renders_tables_and_refuses_a_missing_state(
