@@ -75,19 +75,10 @@ async def exchange_side(settings: Settings, store: Store) -> ExchangeSide:
     return ExchangeSide(sim_settings, sim.clock, sim.simulator.api_url, sim.simulator.ws_url, sim)
 
 
-def risk_limits(rules: TradingRules) -> RiskLimits:
-    """The risk manager's limits, from the rules the backtest also trades with."""
-    return RiskLimits(
-        daily_loss_limit=rules.daily_loss_limit,
-        max_open_positions=rules.max_open_positions,
-        cooldown=rules.cooldown,
-    )
-
-
 def risk_manager(
     rules: TradingRules, store: Store, clock: Clock, events: EventBus, audit: AuditTrail
 ) -> RiskManager:
-    return RiskManager(risk_limits(rules), store, clock, events=events, audit=audit)
+    return RiskManager(RiskLimits.from_rules(rules), store, clock, events=events, audit=audit)
 
 
 def price_stream(side: ExchangeSide, gateway: BinanceGateway, events: EventBus) -> PriceStream:

@@ -16,6 +16,7 @@ from typing import Any
 from thunes.cli.common import EXIT_FAILED, add_env_file_option, settings_from_args
 from thunes.clock import SystemClock
 from thunes.store import AuditTrail, Store, StoreError, audit_path, db_path, verify_audit
+from thunes.strategy.rules import TradingRules
 from thunes.trading.risk import RiskLimits, RiskManager
 
 DEFAULT_KILL_REASON = "manual kill from the command line"
@@ -52,7 +53,8 @@ def _with_risk(args: argparse.Namespace, action: Callable[[RiskManager], str]) -
         return EXIT_FAILED
     try:
         audit = AuditTrail(audit_path(settings.log_dir), clock, settings.secrets())
-        risk = RiskManager(RiskLimits.from_settings(settings), store, clock, audit=audit)
+        limits = RiskLimits.from_rules(TradingRules.from_settings(settings))
+        risk = RiskManager(limits, store, clock, audit=audit)
         print(action(risk))
     finally:
         store.close()

@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from thunes.clock import Clock
-from thunes.config import Settings
 from thunes.domain import ZERO, Action, RejectReason, Side
 from thunes.events import Event, EventBus, EventKind
 from thunes.store import AuditTrail, RiskState, Store
+from thunes.strategy.rules import TradingRules
 from thunes.trading.orders import IN_FLIGHT
 
 
@@ -34,11 +34,12 @@ class RiskLimits:
     cooldown: timedelta
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RiskLimits:
+    def from_rules(cls, rules: TradingRules) -> RiskLimits:
+        """The limits of the rules the backtest also trades with (one source for both)."""
         return cls(
-            daily_loss_limit=settings.daily_loss_limit,
-            max_open_positions=settings.max_open_positions,
-            cooldown=timedelta(minutes=settings.cooldown_minutes),
+            daily_loss_limit=rules.daily_loss_limit,
+            max_open_positions=rules.max_open_positions,
+            cooldown=rules.cooldown,
         )
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from thunes.app.build import pipeline_config, risk_limits
+from thunes.app.build import pipeline_config
 from thunes.app.parts import load_strategy
 from thunes.backtest import BacktestConfig, simulate
 from thunes.backtest.engine import REASON_END, REASON_NAMES
@@ -61,7 +61,7 @@ from thunes.sim import Simulator, SimulatorConfig
 from thunes.store import Store
 from thunes.strategy import Bars, Strategy, TradingRules
 from thunes.trading.pipeline import CheckPipeline
-from thunes.trading.risk import RiskManager
+from thunes.trading.risk import RiskLimits, RiskManager
 
 Event = tuple[pd.Timestamp, Side, str]
 
@@ -178,7 +178,7 @@ async def test_the_pipeline_stepped_in_the_simulator_makes_the_backtests_trades(
     settings = shipped.model_copy(update={"timeframe": case.timeframe, "symbols": [case.symbol]})
     strategy = load_strategy(settings)
     store = Store.open(tmp_path / "thunes.db")
-    risk = RiskManager(risk_limits(rules), store, clock)
+    risk = RiskManager(RiskLimits.from_rules(rules), store, clock)
     config = pipeline_config(settings, strategy, rules)
     assert config.reconcile_every_check
     pipeline = CheckPipeline(gateway, store, risk, strategy, clock, config)
