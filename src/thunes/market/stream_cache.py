@@ -74,8 +74,15 @@ def bar_from_kline(k: dict[str, Any]) -> Bar:
         high=_price(k["h"]),
         low=_price(k["l"]),
         close=_price(k["c"]),
-        volume=Decimal(k["v"]),
+        volume=_volume(k["v"]),
     )
+
+
+def _volume(text: str) -> Decimal:
+    value = Decimal(text)
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"not a volume: {text!r}")
+    return value
 
 
 def _price(text: str) -> Decimal:

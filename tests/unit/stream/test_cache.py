@@ -80,6 +80,9 @@ def test_lower_update_id_is_dropped_as_out_of_order(cache: PriceCache) -> None:
         json.dumps({"stream": "btcusdt@bookTicker", "data": [1]}),
         json.dumps({"stream": "btcusdt@kline_5m", "data": {"k": {"t": 1, "x": True}}}),
         json.dumps({"stream": "btcusdt@kline_5m", "data": {"k": {"t": None, "x": True}}}),
+        *(json.dumps({"stream": "btcusdt@kline_5m", "data": {"k": {
+            "t": 1, "x": True, "o": "1", "h": "2", "l": "1", "c": "2", "v": volume}}})
+          for volume in ("NaN", "-3", "Infinity")),
     ],
 )
 def test_malformed_messages_are_counted_and_change_nothing(cache: PriceCache, raw: str) -> None:
