@@ -21,7 +21,11 @@ from thunes.backtest.types import (
     TradeArrays,
     round_to_step,
 )
-from thunes.strategy.rules import cooldown_until, daily_loss_reached, stop_loss_hits
+from thunes.strategy.rules import (
+    cooldown_until,
+    daily_loss_reached,
+    stop_loss_hits,
+)
 
 Row = tuple[int, int, float, float, float, float, float, float, int]
 DAY_SECONDS = 86_400
@@ -37,6 +41,14 @@ class Window:
     entries: np.ndarray
     exits: np.ndarray
     stops: np.ndarray | None  # the stop fraction in force after each bar's close, or None
+
+    uniform_stop: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        # One stop for every bar (the usual case): compare against a scalar threshold.
+        stops = self.stops
+        if stops is not None and stops.size and bool((stops == stops[0]).all()):
+            object.__setattr__(self, "uniform_stop", float(stops[0]))
 
 
 @dataclass
@@ -62,7 +74,7 @@ class EntryGate:
             return exit_bar
         # The first check that `cooldown_blocks` lets through: open time >= exit + cool-down.
         until = cooldown_until(when, self.config.cooldown_seconds)
-        first_check = exit_bar + int(np.searchsorted(self.times[exit_bar:], until, side="left"))
+        first_check = int(self.times.searchsorted(until, side="left"))
         return max(exit_bar, first_check - 1)
 
 
@@ -122,9 +134,13 @@ def _find_exit(
     last_check = signal_check if signal_check is not None else n - 1
     if w.stops is not None and last_check > bar:
         prices = w.opens[bar + 1 : last_check + 1]
-        hit = stop_loss_hits(entry_price, prices, w.stops[bar:last_check])
-        if hit.any():
-            stop_bar = bar + 1 + int(hit.argmax())
+        if w.uniform_stop is not None:  # `stop_loss_hit`'s rule, with one threshold
+            hit = prices <= entry_price * (1.0 - w.uniform_stop)
+        else:
+            hit = stop_loss_hits(entry_price, prices, w.stops[bar:last_check])
+        first = int(hit.argmax())
+        if hit[first]:
+            stop_bar = bar + 1 + first
             return stop_bar, float(w.opens[stop_bar]), REASON_STOP
     if signal_check is not None:
         return signal_check, float(w.opens[signal_check]), REASON_SIGNAL
