@@ -1,9 +1,17 @@
-"""A minimal THUNES order path run as its own process, for the SIGKILL crash-safety test.
+"""THUNES' real per-symbol check, run as its own process for the SIGKILL crash-safety tests.
 
-Usage: python crash_driver.py API_URL STATE_DB DECISIONS
-DECISIONS is "enter" or "enter,exit". With THUNES_CRASH_AT="point" (or "point#N" for the N-th
-time the point is reached) the process SIGKILLs itself there. Each run reconciles at start (as
-the daemon does), then makes the same decisions again; it prints one JSON line of what it saw.
+Usage (from the project root): python -m tests.integration.trading.crash_driver API_URL STATE_DIR STEPS
+
+STEPS is a comma list of "enter" and "exit". For each step the scripted strategy says ENTER or
+EXIT and the driver runs one `PaperTrader.run_strategy(SYMBOL)`: the real `CheckPipeline`
+(reconciliation, then `check_symbol`), the real `RiskManager`, the real `Store` and audit trail
+in STATE_DIR, and the real gateway against the simulator at API_URL. The simulator runs in the
+test process, so the exchange outlives this one. Trading runs on the simulator's market clock
+and the order window on the wall clock, as the daemon does in sim mode.
+
+With THUNES_CRASH_AT="step:point" the process SIGKILLs itself the first time the order path
+reaches `point` (see `thunes.trading.crash.CrashPoints`) during `step`.
+It prints one JSON line: each step's outcome, reason and detail.
 """
 
 from __future__ import annotations
@@ -13,78 +21,86 @@ import json
 import os
 import signal
 import sys
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from thunes.clock import SystemClock
+import aiohttp
+
+from tests.integration.trading.rig import Scripted
+from thunes.clock import SimClock, SystemClock
 from thunes.config import Mode, Settings
-from thunes.domain import ExitReason, OrderIntent, Side, client_order_id
+from thunes.domain import Action
+from thunes.events import EventBus
 from thunes.exchange.factory import build_gateway
-from thunes.store import Store
-from thunes.trading.executor import CrashPoints, Executor
-from thunes.trading.portfolio import sell_quantity
-from thunes.trading.reconcile import Reconciler
+from thunes.store import AUDIT_FILE, AuditTrail, Store
+from thunes.trading.crash import CrashPoints
+from thunes.trading.pipeline import CheckPipeline, PaperTrader, PipelineConfig
+from thunes.trading.risk import RiskLimits, RiskManager
 
 SYMBOL = "BTCUSDT"
 QUOTE = Decimal("50")
+COOLDOWN = timedelta(minutes=60)
+DB_FILE = "thunes.db"
+STEPS = {"enter": Action.ENTER, "exit": Action.EXIT}
 
 
 class KillAt(CrashPoints):
+    """SIGKILLs this process at `point`, once `arm(step)` named the step it belongs to."""
+
     def __init__(self, spec: str) -> None:
-        name, _, nth = spec.partition("#")
-        self.name, self.nth, self.seen = name, int(nth or 1), 0
+        self.step, _, self.point = spec.partition(":")
+        self.armed = False
+
+    def arm(self, step: str) -> None:
+        self.armed = step == self.step
 
     def hit(self, name: str) -> None:
-        if name == self.name:
-            self.seen += 1
-            if self.seen == self.nth:
-                os.kill(os.getpid(), signal.SIGKILL)
+        if self.armed and name == self.point:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
-def coid(decision: str, side: Side) -> str:
-    return client_order_id(f"crash-test:{decision}", SYMBOL, side)
+async def market_clock(api_url: str) -> SimClock:
+    """The simulator's market time, running at its speed (1×), as in the daemon's sim mode."""
+    base = api_url.removesuffix("/api")
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/sim/state") as answer:
+        state = await answer.json()
+    return SimClock(state["now_ms"] / 1000, speed=1.0)
 
 
-async def main(api_url: str, db: Path, decisions: list[str]) -> dict[str, object]:
-    clock = SystemClock()
+async def main(api_url: str, state_dir: Path, steps: list[str]) -> dict[str, object]:
+    clock, wall = await market_clock(api_url), SystemClock()
     settings = Settings(mode=Mode.SIM, _env_file=None)  # type: ignore[call-arg]
-    gateway = await build_gateway(settings, clock, api_url=api_url, request_timeout=5.0)
-    store = Store.open(db)
+    gateway = await build_gateway(settings, clock, api_url=api_url, request_timeout=10.0,
+                                  wire_clock=wall)
+    store = Store.open(state_dir / DB_FILE)
     try:
-        crash = KillAt(os.environ["THUNES_CRASH_AT"]) if os.environ.get("THUNES_CRASH_AT") else None
-        executor = Executor(gateway, store, clock, crash_points=crash, order_window_seconds=1.0,
-                            resolve_attempts=3, resolve_backoff=0.2)
-        reconciler = Reconciler(gateway, store, executor, clock, [SYMBOL])
-        report = await reconciler.reconcile(at_start=True)
-        if not report.ok:
-            return {"reconciled": False, "why": report.why()}
-        rules = await gateway.symbol_rules(SYMBOL)
-        states = {}
-        if "enter" in decisions:
-            intent = OrderIntent(coid("enter", Side.BUY), SYMBOL, Side.BUY, quote_quantity=QUOTE)
-            states["enter"] = (await executor.execute(intent, rules, clock.now())).state.value
-        if "exit" in decisions:
-            sell_id = coid("exit", Side.SELL)
-            position = store.open_position(SYMBOL)
-            if position is not None or store.get_order(sell_id) is not None:
-                price = await gateway.price(SYMBOL)
-                qty = sell_quantity(position, rules, price)[0] if position else None
-                intent = OrderIntent(sell_id, SYMBOL, Side.SELL, quantity=qty,
-                                     exit_reason=ExitReason.SIGNAL)
-                states["exit"] = (await executor.execute(intent, rules, clock.now())).state.value
-        position = store.open_position(SYMBOL)
-        return {
-            "reconciled": True,
-            "adopted_fills": report.adopted_fills,
-            "states": states,
-            "position": str(position.quantity) if position else None,
-            "closed": [str(p.realized_pnl) for p in store.closed_positions()],
-        }
+        spec = os.environ.get("THUNES_CRASH_AT")
+        crash = KillAt(spec) if spec else None
+        events = EventBus()
+        audit = AuditTrail(state_dir / AUDIT_FILE, clock, events=events)
+        risk = RiskManager(RiskLimits(Decimal(1000), 3, COOLDOWN), store, clock, events, audit)
+        strategy = Scripted()
+        config = PipelineConfig(symbols=[SYMBOL], interval="5m", quote_amount=QUOTE,
+                                min_confidence=0.0, stop_loss_pct=Decimal(0), kline_limit=60)
+        pipeline = CheckPipeline(gateway, store, risk, strategy, clock, config, audit=audit,
+                                 events=events, crash_points=crash, order_window_seconds=1.0,
+                                 wire_clock=wall)
+        paper = PaperTrader(pipeline)
+        done: list[dict[str, str]] = []
+        for step in steps:
+            if crash is not None:
+                crash.arm(step)
+            strategy.say = STEPS[step]
+            result = await paper.run_strategy(SYMBOL)
+            done.append({"step": step, "outcome": result.outcome.value,
+                         "reason": str(result.reason or ""), "detail": result.detail})
+        return {"steps": done}
     finally:
         store.close()
         await gateway.close()
 
 
 if __name__ == "__main__":
-    result = asyncio.run(main(sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(",")))
-    print(json.dumps(result))
+    outcome = asyncio.run(main(sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(",")))
+    print(json.dumps(outcome))
