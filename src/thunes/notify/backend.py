@@ -15,9 +15,14 @@ from typing import Protocol
 from thunes import __version__
 from thunes.clock import Clock
 from thunes.reports.chart import render_daily_chart
-from thunes.reports.daily import build_daily_summary, render_daily_text, render_health_rows
+from thunes.reports.daily import (
+    SummaryStore,
+    build_daily_summary,
+    render_daily_text,
+    render_health_rows,
+)
 from thunes.reports.format import fmt_num
-from thunes.reports.snapshot import HealthSnapshot, ReportStore, failed_job_runs
+from thunes.reports.snapshot import HealthSnapshot, failed_job_runs
 from thunes.reports.status import (
     StatusView,
     build_status,
@@ -53,7 +58,7 @@ class StoreCommandBackend:
 
     def __init__(
         self,
-        store: ReportStore,
+        store: SummaryStore,
         risk: RiskControls,
         clock: Clock,
         *,

@@ -1,22 +1,28 @@
-"""The daily summary's picture, as PNG: the day's realised PnL trade by trade (step line),
-over the last weeks' daily realised PnL (bars).
+"""The daily summary's picture, as PNG: the day's realised PnL trade by trade (step line, each
+point labelled with its symbol), over the last weeks' daily realised PnL (bars).
 
 Drawn with matplotlib's Agg backend on a private Figure (no pyplot state), so it works headless
-and from any thread.
+and from any thread. Dates carry their year: a report read months later must say when it was.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thunes.reports.daily import DailySummary, day_bounds
 from thunes.reports.format import fmt_money
 
-GREEN, RED, BLUE = "#2e7d32", "#c62828", "#1565c0"
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+GREEN, RED, BLUE, GREY = "#2e7d32", "#c62828", "#1565c0", "grey"
+EMPTY_DAY = "no trades closed today"
+EMPTY_RANGE = 1.0  # USDT either side of zero on a day without trades
+LABEL_OFFSET = 9  # points between a trade's marker and its symbol label
 
 
 def render_daily_chart(
@@ -25,6 +31,18 @@ def render_daily_chart(
     dpi: int = 100,
 ) -> bytes:
     """PNG bytes. `equity_points` (time, equity) replaces the cumulative-PnL line if given."""
+    figure = build_daily_figure(summary, equity_points, dpi)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor="white")
+    return buffer.getvalue()
+
+
+def build_daily_figure(
+    summary: DailySummary,
+    equity_points: Sequence[tuple[datetime, Decimal]] | None = None,
+    dpi: int = 100,
+) -> Figure:
+    """The chart as a matplotlib Figure (attached to an Agg canvas), before it is saved."""
     # matplotlib is imported here, not at module level: the daemon imports this module at
     # start-up and would otherwise carry ~27 MB it needs once a day.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -40,26 +58,29 @@ def render_daily_chart(
         f" {len(summary.trades)} trade(s)",
         fontsize=12,
     )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor="white")
-    return buffer.getvalue()
+    return figure
 
 
 def _draw_line(
     ax: Any, summary: DailySummary, points: Sequence[tuple[datetime, Decimal]] | None
 ) -> None:
+    ax.axhline(0, color=GREY, linewidth=0.8, zorder=1)
     if points:
+        from matplotlib.dates import DateFormatter
+
         ax.plot([t for t, _ in points], [float(v) for _, v in points], color=BLUE, linewidth=2)
         ax.set_ylabel("equity")
         ax.set_title("Equity", fontsize=10, loc="left")
+        ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d\n%H:%M"))
     else:
         _draw_intraday(ax, summary)
-    ax.axhline(0, color="grey", linewidth=0.8)
     ax.grid(True, alpha=0.3)
 
 
 def _draw_intraday(ax: Any, summary: DailySummary) -> None:
     """The day's realised PnL, trade by trade, as a step line from 00:00 UTC."""
+    from matplotlib.dates import DateFormatter, HourLocator
+
     start, end = day_bounds(summary.day)
     last = min(max(summary.generated_at, start), end)
     xs, ys, running = [start], [0.0], Decimal(0)
@@ -69,31 +90,70 @@ def _draw_intraday(ax: Any, summary: DailySummary) -> None:
         ys.append(float(running))
     xs.append(max(last, xs[-1]))
     ys.append(ys[-1])
-    ax.step(xs, ys, where="post", color=BLUE, linewidth=2)
+    ax.step(xs, ys, where="post", color=BLUE, linewidth=2, zorder=2)
     for trade, x, y in zip(summary.trades, xs[1:], ys[1:], strict=False):
-        colour = GREEN if trade.realized_pnl > 0 else RED
-        ax.plot([x], [y], marker="o", color=colour, markersize=6)
-    if not summary.trades:
-        ax.text(
-            0.5, 0.5, "no trades closed today", transform=ax.transAxes, ha="center", color="grey"
-        )
+        _mark_trade(ax, trade.symbol, trade.realized_pnl, x, y)
+    if summary.trades:
+        ax.margins(y=0.25)  # room for the labels above and below the points
+    else:
+        _mark_empty_day(ax)
     ax.set_xlim(start, end)
     ax.set_ylabel("USDT")
-    ax.set_title("Realised PnL through the day (UTC, net of fees)", fontsize=10, loc="left")
-    from matplotlib.dates import DateFormatter
-
+    ax.set_xlabel(f"{summary.day.isoformat()} (UTC)", fontsize=9)
+    ax.set_title("Realised PnL through the day (net of fees)", fontsize=10, loc="left")
+    ax.xaxis.set_major_locator(HourLocator(byhour=range(0, 24, 3)))
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M"))
 
 
+def _mark_trade(ax: Any, symbol: str, pnl: Decimal, x: datetime, y: float) -> None:
+    """A green (win) or red (loss) point, its symbol above a win and below a loss."""
+    win = pnl > 0
+    ax.plot([x], [y], marker="o", color=GREEN if win else RED, markersize=6, zorder=3)
+    ax.annotate(
+        symbol,
+        (x, y),
+        xytext=(0, LABEL_OFFSET if win else -LABEL_OFFSET),
+        textcoords="offset points",
+        ha="center",
+        va="bottom" if win else "top",
+        fontsize=8,
+        color=GREEN if win else RED,
+        gid="trade-label",
+    )
+
+
+def _mark_empty_day(ax: Any) -> None:
+    """Zero in the middle, the message clear of it in the upper half, on a white box."""
+    ax.set_ylim(-EMPTY_RANGE, EMPTY_RANGE)
+    ax.text(
+        0.5,
+        0.75,
+        EMPTY_DAY,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=GREY,
+        fontsize=11,
+        bbox={"facecolor": "white", "edgecolor": "none", "pad": 3},
+        zorder=4,
+        gid="empty-day",
+    )
+
+
 def _draw_bars(ax: Any, summary: DailySummary) -> None:
+    from matplotlib.dates import DateFormatter, date2num
+    from matplotlib.ticker import FixedLocator
+
     xs = [datetime.combine(h.day, datetime.min.time()) for h in summary.history]
     ys = [float(h.pnl) for h in summary.history]
     colors = [GREEN if y >= 0 else RED for y in ys]
     ax.bar(xs, ys, color=colors, width=0.8)
-    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.axhline(0, color=GREY, linewidth=0.8)
     ax.set_ylabel("USDT")
     ax.set_title(f"Daily realised PnL, last {len(xs)} days", fontsize=10, loc="left")
     ax.grid(True, axis="y", alpha=0.3)
-    from matplotlib.dates import DateFormatter
-
-    ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
+    if xs:  # ticks every few days, ending on the summary's day, each with its year
+        ax.set_xlim(xs[0] - timedelta(days=1), xs[-1] + timedelta(days=1))
+        ticks = xs[::-1][:: max(1, len(xs) // 5)]
+        ax.xaxis.set_major_locator(FixedLocator(sorted(date2num(ticks))))
+    ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))

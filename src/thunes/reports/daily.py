@@ -7,11 +7,12 @@ query the risk manager uses), so the summary, `thunes status` and the database a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from thunes.domain import ZERO, Position
+from thunes.domain import DUST_KEY_PREFIX, ZERO, Dust, Fill, Position, tracked_dust
 from thunes.reports.format import fmt_money, fmt_num, fmt_pct, fmt_time
 from thunes.reports.snapshot import (
     HealthSnapshot,
@@ -21,19 +22,15 @@ from thunes.reports.snapshot import (
     position_lines,
     total_unrealized,
 )
+from thunes.reports.trades import TradeLine, render_trade_table, trade_line
 
 HISTORY_DAYS = 30
 
 
-@dataclass(frozen=True)
-class TradeLine:
-    symbol: str
-    opened_at: datetime
-    closed_at: datetime
-    quantity: Decimal
-    entry_price: Decimal
-    realized_pnl: Decimal
-    exit_reason: str
+class SummaryStore(ReportStore, Protocol):
+    """What the summary reads: the report slice of the store plus each trade's fills."""
+
+    def fills_between(self, symbol: str, since: datetime, until: datetime) -> list[Fill]: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +59,7 @@ class DailySummary:
     health: HealthSnapshot
     failing_jobs: tuple[str, ...]
     history: tuple[DayPnl, ...]
+    dust: Mapping[str, Dust] = field(default_factory=dict)  # tracked, sold with the next exit
 
     @property
     def win_rate(self) -> float | None:
@@ -90,7 +88,7 @@ def summary_day(now: datetime, due_at: tuple[int, int] | None) -> date:
 
 
 def build_daily_summary(
-    store: ReportStore,
+    store: SummaryStore,
     day: date,
     *,
     now: datetime,
@@ -112,7 +110,7 @@ def build_daily_summary(
         day=day,
         generated_at=now,
         realized_pnl=realized,
-        trades=tuple(_trade_line(p) for p in closed),
+        trades=tuple(_trade_line(store, p) for p in closed),
         wins=sum(1 for p in closed if p.realized_pnl > ZERO),
         losses=sum(1 for p in closed if p.realized_pnl <= ZERO),
         entries=len(opened_today),
@@ -126,15 +124,13 @@ def build_daily_summary(
         health=health or HealthSnapshot(),
         failing_jobs=failed_job_runs(store, since=start),
         history=pnl_history(store, day, history_days),
+        dust=tracked_dust(store.kv_prefixed(DUST_KEY_PREFIX)),
     )
 
 
-def _trade_line(p: Position) -> TradeLine:
+def _trade_line(store: SummaryStore, p: Position) -> TradeLine:
     assert p.closed_at is not None
-    reason = p.exit_reason.value if p.exit_reason is not None else ""
-    return TradeLine(
-        p.symbol, p.opened_at, p.closed_at, p.quantity, p.avg_entry_price, p.realized_pnl, reason
-    )
+    return trade_line(p, store.fills_between(p.symbol, p.opened_at, p.closed_at))
 
 
 def pnl_history(store: ReportStore, last_day: date, days: int) -> tuple[DayPnl, ...]:
@@ -165,15 +161,18 @@ def render_daily_text(summary: DailySummary) -> str:
         f" win rate {fmt_pct(s.win_rate)})",
         f"Entries            {s.entries}",
     ]
-    for t in s.trades:
-        out.append(
-            f"  {t.symbol:<10} {fmt_num(t.quantity):>12} @ {fmt_num(t.entry_price):<12}"
-            f" {fmt_money(t.realized_pnl, signed=True):>14}  {t.exit_reason}"
-        )
+    if s.trades:
+        out += ["", "Closed trades (prices, fees and PnL in USDT; times UTC)"]
+        out += [f"  {line}" for line in render_trade_table(s.trades)]
     out += ["", f"Open positions     {len(s.open_positions)}"]
     out += [f"  {line}" for line in render_position_rows(s.open_positions)]
     if s.open_positions:
         out.append(f"  unrealised total  {fmt_money(s.unrealized_pnl, signed=True)}")
+    for symbol, held in sorted(s.dust.items()):
+        out.append(
+            f"Tracked dust       {symbol} {fmt_num(held.quantity)}"
+            f" (cost {fmt_money(held.cost)}; sold with the next exit)"
+        )
     out += ["", "Risk"]
     out.append(f"  kill-switch      {'ON (' + s.kill_reason + ')' if s.kill_switch else 'off'}")
     out.append(f"  entries paused   {'yes' if s.paused else 'no'}")

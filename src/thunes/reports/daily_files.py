@@ -17,8 +17,13 @@ from pathlib import Path
 from thunes.clock import SystemClock
 from thunes.config import Settings
 from thunes.reports.chart import render_daily_chart
-from thunes.reports.daily import DailySummary, build_daily_summary, render_daily_text
-from thunes.reports.snapshot import HealthSnapshot, ReportStore
+from thunes.reports.daily import (
+    DailySummary,
+    SummaryStore,
+    build_daily_summary,
+    render_daily_text,
+)
+from thunes.reports.snapshot import HealthSnapshot
 
 REPORTS_DIR = "reports"
 
@@ -40,7 +45,7 @@ def reports_dir(settings: Settings) -> Path:
 
 def make_daily_report(
     settings: Settings,
-    store: ReportStore,
+    store: SummaryStore,
     day: date,
     *,
     now: datetime | None = None,
@@ -60,7 +65,7 @@ def make_daily_report(
 
 def write_daily_report(
     settings: Settings,
-    store: ReportStore,
+    store: SummaryStore,
     day: date,
     *,
     out_dir: Path | None = None,
@@ -76,7 +81,7 @@ def write_daily_report(
 
 async def write_daily_report_off_loop(
     settings: Settings,
-    store: ReportStore,
+    store: SummaryStore,
     day: date,
     *,
     now: datetime,

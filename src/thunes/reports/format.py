@@ -66,6 +66,20 @@ def fmt_money(value: object, asset: str = "USDT", signed: bool = False) -> str:
     return f"{text} {asset}".strip()
 
 
+def fmt_price(value: object, digits: int = 6) -> str:
+    """A price with at least `digits` significant digits and two decimals, e.g. `41234.56`,
+    `0.512346`, `0.00001234`: an averaged exit price reads like a ticker, not 28 digits."""
+    number = to_decimal(value)
+    if number is None or not number.is_finite():
+        return "n/a" if value is None else str(value)
+    places = 2 if number == 0 else max(2, digits - 1 - number.adjusted())
+    text = fmt_num(number, places)
+    if "." in text:
+        head, tail = text.split(".")
+        text = f"{head}.{tail.rstrip('0').ljust(2, '0')}"
+    return text
+
+
 def fmt_pct(value: float | Decimal | None) -> str:
     if value is None:
         return "n/a"

@@ -174,6 +174,16 @@ class Store(StateTables):
         with self._tx.read() as conn:
             return [convert.fill_from_row(row) for row in conn.execute(query)]
 
+    def fills_between(self, symbol: str, since: datetime, until: datetime) -> list[Fill]:
+        """The symbol's fills with `since <= time <= until`, oldest first (a trade's fills)."""
+        query = (
+            select(fills)
+            .where(fills.c.symbol == symbol, fills.c.time >= since, fills.c.time <= until)
+            .order_by(fills.c.time, fills.c.trade_id)
+        )
+        with self._tx.read() as conn:
+            return [convert.fill_from_row(row) for row in conn.execute(query)]
+
     # ---- positions: long spot, at most one open per symbol ----
 
     def open_position(self, symbol: str) -> Position | None:
