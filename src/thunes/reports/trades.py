@@ -3,6 +3,8 @@
 A closed position knows its entry price, entry fees and net PnL; its exit price and quantity
 come from the SELL fills THUNES recorded while it was open. The fees column is what the trade
 paid beyond the price move, so each row adds up: (exit − entry) × quantity − fees = PnL.
+(When a sell also clears dust left by an earlier trade, that dust's cost difference from this
+entry price lands in the fees column (usually cents); the row still adds up.)
 """
 
 from __future__ import annotations
