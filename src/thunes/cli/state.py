@@ -2,7 +2,8 @@
 
 The switches are written to the state database, which the running daemon re-reads at every
 check, so a command from another shell takes effect at the daemon's next check. Each change is
-recorded in the audit trail.
+recorded in the audit trail, on the daemon's clock (simulated time in sim mode). A command never
+creates a database: where there is no THUNES state it says where it looked and exits 2.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from thunes.cli.common import EXIT_FAILED, add_env_file_option, settings_from_args
-from thunes.clock import SystemClock
-from thunes.store import AuditTrail, Store, StoreError, audit_path, db_path, verify_audit
+from thunes.cli.daemon_clock import daemon_clock
+from thunes.cli.state_dir import open_state
+from thunes.store import AuditTrail, audit_path, verify_audit
 from thunes.strategy.rules import TradingRules
 from thunes.trading.risk import RiskLimits, RiskManager
 
@@ -44,14 +46,13 @@ def register(subparsers: Any) -> None:
 
 
 def _with_risk(args: argparse.Namespace, action: Callable[[RiskManager], str]) -> int:
+    """Apply `action` to the daemon's existing state; refuse (exit 2) where there is none."""
     settings = settings_from_args(args)
-    clock = SystemClock()
+    store, code = open_state(settings)
+    if store is None:
+        return code
     try:
-        store = Store.open(db_path(settings.state_dir))
-    except StoreError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    try:
+        clock = daemon_clock(settings, store)
         audit = AuditTrail(audit_path(settings.log_dir), clock, settings.secrets())
         limits = RiskLimits.from_rules(TradingRules.from_settings(settings))
         risk = RiskManager(limits, store, clock, audit=audit)

@@ -4,7 +4,8 @@ The numbers come from `thunes.reports.status.build_status` / `render_status_text
 Telegram command renders), read from the state database. Breakers and the price stream live
 only in the running daemon: they are read from its health endpoint with a short timeout; when
 it does not answer, status says so instead of guessing. `--json` prints the same facts as one
-JSON object (Decimals as strings, times in ISO 8601).
+JSON object (Decimals as strings, times in ISO 8601). "Now" and "today" are the daemon's: the
+simulated time in sim mode. Where there is no THUNES state it creates nothing and exits 2.
 """
 
 from __future__ import annotations
@@ -24,13 +25,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from thunes import __version__
-from thunes.cli.common import (
-    EXIT_FAILED,
-    add_env_file_option,
-    open_existing_store,
-    settings_from_args,
-)
-from thunes.clock import Clock, SystemClock
+from thunes.cli.common import add_env_file_option, settings_from_args
+from thunes.cli.daemon_clock import daemon_clock
+from thunes.cli.state_dir import open_state
+from thunes.clock import Clock
 from thunes.reports.snapshot import HealthSnapshot
 from thunes.reports.status import StatusView, build_status, render_status_text
 from thunes.store import Store
@@ -239,14 +237,14 @@ def _table(console: Console, title: str, columns: list[str], rows: list[list[Any
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    store = open_existing_store(settings)
+    store, code = open_state(settings)
     if store is None:
-        return EXIT_FAILED
+        return code
     health, why = fetch_health(settings.health_host, settings.health_port)
     try:
         data = collect(
             store,
-            SystemClock(),
+            daemon_clock(settings, store),
             health=health,
             daemon_error=why or None,
             daily_loss_limit=settings.daily_loss_limit,

@@ -85,14 +85,23 @@ def _snapshot_time(snapshot: Path) -> float | None:
     return float(value) / 1000 if isinstance(value, int | float) else None
 
 
-def start_time(settings: Settings, store: Store, data: dict[str, Path]) -> float:
-    """Where the replay resumes: never before anything the exchange or THUNES already saw."""
+def recorded_time(state_dir: Path, store: Store) -> float | None:
+    """The latest simulated time THUNES or its exchange saved in this state, if any.
+
+    `thunes status`, `report` and `kill` read it in sim mode: it is the daemon's "now".
+    """
     saved = [float(v) for v in [store.kv_get(SIM_TIME_KEY)] if v is not None]
-    snapshot_time = _snapshot_time(settings.state_dir / SNAPSHOT_FILE)
+    snapshot_time = _snapshot_time(Path(state_dir) / SNAPSHOT_FILE)
     if snapshot_time is not None:
         saved.append(snapshot_time)
-    if saved:
-        return max(saved)
+    return max(saved) if saved else None
+
+
+def start_time(settings: Settings, store: Store, data: dict[str, Path]) -> float:
+    """Where the replay resumes: never before anything the exchange or THUNES already saw."""
+    saved = recorded_time(settings.state_dir, store)
+    if saved is not None:
+        return saved
     if settings.sim_start:
         try:
             when = datetime.fromisoformat(settings.sim_start)
@@ -139,4 +148,6 @@ async def start_simulator(settings: Settings, store: Store) -> SimRuntime:
         clock.now().isoformat(timespec="minutes"),
         settings.sim_speed,
     )
-    return SimRuntime(simulator, clock, store, snapshot)
+    runtime = SimRuntime(simulator, clock, store, snapshot)
+    runtime.record_time()  # the CLI's clock from the start, not only after the first check
+    return runtime

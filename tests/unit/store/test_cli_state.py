@@ -26,6 +26,7 @@ def dirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Path
     monkeypatch.setenv("THUNES_STATE_DIR", str(state))
     monkeypatch.setenv("THUNES_LOG_DIR", str(logs))
     monkeypatch.chdir(tmp_path)
+    Store.open(db_path(state)).close()  # the daemon has run here
     yield state, logs
 
 
@@ -74,7 +75,6 @@ def test_refuses_a_corrupt_database(
     dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     state, _ = dirs
-    state.mkdir()
     db_path(state).write_text("not a database")
     assert main(["kill"]) == 1
     assert "not a SQLite database" in capsys.readouterr().err
