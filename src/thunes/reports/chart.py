@@ -23,6 +23,8 @@ GREEN, RED, BLUE, GREY = "#2e7d32", "#c62828", "#1565c0", "grey"
 EMPTY_DAY = "no trades closed today"
 EMPTY_RANGE = 1.0  # USDT either side of zero on a day without trades
 LABEL_OFFSET = 9  # points between a trade's marker and its symbol label
+LABEL_STEP = 10  # points a label moves out to clear an earlier one
+LABEL_ROWS = 6  # at most this many steps out; trades closing together then share space
 
 
 def render_daily_chart(
@@ -58,6 +60,7 @@ def build_daily_figure(
         f" {len(summary.trades)} trade(s)",
         fontsize=12,
     )
+    _separate_labels(figure, top)
     return figure
 
 
@@ -108,7 +111,10 @@ def _draw_intraday(ax: Any, summary: DailySummary) -> None:
 def _mark_trade(ax: Any, symbol: str, pnl: Decimal, x: datetime, y: float) -> None:
     """A green (win) or red (loss) point, its symbol above a win and below a loss."""
     win = pnl > 0
-    ax.plot([x], [y], marker="o", color=GREEN if win else RED, markersize=6, zorder=3)
+    ax.plot(
+        [x], [y], marker="o", color=GREEN if win else RED, markersize=6, zorder=3,
+        gid="trade-marker",
+    )
     ax.annotate(
         symbol,
         (x, y),
@@ -118,8 +124,68 @@ def _mark_trade(ax: Any, symbol: str, pnl: Decimal, x: datetime, y: float) -> No
         va="bottom" if win else "top",
         fontsize=8,
         color=GREEN if win else RED,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        arrowprops={"arrowstyle": "-", "color": GREEN if win else RED, "lw": 0.6,
+                    "shrinkA": 0, "shrinkB": 4},  # a leader line once the label moves out
+        zorder=4,
         gid="trade-label",
     )
+
+
+def _separate_labels(figure: Figure, ax: Any) -> None:
+    """Move each symbol label out (up for a win, down for a loss) until it clears the markers
+    and the labels placed before it, then widen the y range to keep them inside the plot;
+    again if that rescaling brought labels back together. Trades closing close together
+    stay readable."""
+    labels = [t for t in ax.texts if t.get_gid() == "trade-label"]
+    if len(labels) < 2:
+        return
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    for _ in range(3):
+        figure.draw_without_rendering()  # lay the figure out, so extents are final
+        boxes = _place_labels(ax, labels, renderer)
+        if not _fit_labels(ax, boxes, ax.get_window_extent(renderer)):
+            return
+
+
+def _place_labels(ax: Any, labels: Sequence[Any], renderer: Any) -> list[Any]:
+    placed: list[Any] = [
+        line.get_window_extent(renderer) for line in ax.lines if line.get_gid() == "trade-marker"
+    ]
+    boxes = []
+    for label in labels:
+        dx, dy = label.xyann
+        label.xyann = (dx, LABEL_OFFSET if dy > 0 else -LABEL_OFFSET)
+        box = _text_box(label, renderer)
+        for _ in range(LABEL_ROWS):
+            if not any(box.overlaps(other) for other in placed):
+                break
+            dx, dy = label.xyann
+            label.xyann = (dx, dy + (LABEL_STEP if dy > 0 else -LABEL_STEP))
+            box = _text_box(label, renderer)
+        placed.append(box)
+        boxes.append(box)
+    return boxes
+
+
+def _text_box(label: Any, renderer: Any) -> Any:
+    """The label's text extent, without its leader line."""
+    from matplotlib.text import Text
+
+    label.update_positions(renderer)
+    return Text.get_window_extent(label, renderer)
+
+
+def _fit_labels(ax: Any, boxes: Sequence[Any], frame: Any, pad: float = 4.0) -> bool:
+    """Widen the y range so the labels fit inside the plot; False when they already do."""
+    below = max(0.0, frame.y0 + pad - min(b.y0 for b in boxes))
+    above = max(0.0, max(b.y1 for b in boxes) + pad - frame.y1)
+    if not (below or above):
+        return False
+    low, high = ax.get_ylim()
+    per_pixel = (high - low) / frame.height
+    ax.set_ylim(low - below * per_pixel, high + above * per_pixel)
+    return True
 
 
 def _mark_empty_day(ax: Any) -> None:
