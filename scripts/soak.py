@@ -432,7 +432,7 @@ class Soak:
         self.exit_reported = False
         out = (self.workdir / f"run-{self.runs:03d}.err").open("wb")
         command = [self.config.python, "-m", "thunes.orchestration.run_scheduler",
-                   "--env-file", str(self.workdir / "none.env"),
+                   "--env-file", os.devnull,
                    "--mode", "sim", "--speed", f"{self.config.speed:g}"]
         self.proc = subprocess.Popen(
             command, cwd=self.workdir, env=self.env, stdout=subprocess.DEVNULL, stderr=out

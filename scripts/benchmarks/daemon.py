@@ -141,7 +141,7 @@ def daemon(speed: float, **env: str) -> Iterator[Child]:
             "-m",
             "thunes.orchestration.run_scheduler",
             "--env-file",
-            str(workdir / "none.env"),
+            os.devnull,
             "--mode",
             "sim",
             "--speed",

@@ -7,8 +7,10 @@ exit with code 2 and no traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -16,10 +18,12 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from thunes.intervals import TRADING_INTERVALS
 
 ENV_PREFIX = "THUNES_"
+DEFAULT_ENV_FILE = ".env"
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
 TESTNET_URL_PATTERN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?$")
 INTERVALS = TRADING_INTERVALS
@@ -44,10 +48,20 @@ class Mode(StrEnum):
     LIVE = "live"
 
 
-def _split_csv(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+def _split_list(value: Any) -> Any:
+    """A list setting from text: comma-separated as `.env.example` documents, or a JSON list."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            raise ValueError("not a JSON list; write the items comma-separated") from None
+        if not isinstance(parsed, list):
+            raise ValueError("not a JSON list; write the items comma-separated")
+        return [str(item).strip() for item in parsed if str(item).strip()]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 class Settings(BaseSettings):
@@ -102,20 +116,44 @@ class Settings(BaseSettings):
     health_port: int = Field(8787, ge=0, le=65535)
 
     sim_speed: float = Field(60.0, gt=0)
-    sim_data: list[Path] = Field(default_factory=list)
+    sim_data: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     sim_port: int = Field(0, ge=0, le=65535)
     sim_fee_rate: Decimal = Field(Decimal("0.001"), ge=0, lt=1)
     sim_start: str = ""
 
-    @field_validator("symbols", "alerts_silenced", mode="before")
+    @field_validator("symbols", "alerts_silenced", "sim_data", mode="before")
     @classmethod
-    def _csv(cls, value: Any) -> Any:
-        return _split_csv(value)
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
 
-    @field_validator("sim_data", mode="before")
+    @field_validator("telegram_chat_id", mode="before")
     @classmethod
-    def _paths(cls, value: Any) -> Any:
-        return _split_csv(value)
+    def _chat_id(cls, value: Any) -> Any:
+        """Empty, as `.env.example` ships it, means not set."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("live_confirm", mode="before")
+    @classmethod
+    def _live_confirm(cls, value: Any) -> bool:
+        """Real money needs the literal word: `yes`, `1` or `on` must not confirm by accident."""
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip()
+        if text in ("", "false"):
+            return False
+        if text == "true":
+            return True
+        raise ValueError(f"must be exactly true (to trade real money) or false, not {text!r}")
+
+    @field_validator("sim_start")
+    @classmethod
+    def _sim_start(cls, value: str) -> str:
+        if value:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be an ISO time in UTC, e.g. 2023-01-10T00:00:00") from None
+        return value
 
     @field_validator("symbols")
     @classmethod
@@ -247,22 +285,69 @@ def _format_validation_error(error: ValidationError) -> list[str]:
     return lines
 
 
-def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+def setting_names() -> dict[str, str]:
+    """Variable name → field name, for every setting."""
+    return {f"{ENV_PREFIX}{name.upper()}": name for name in Settings.model_fields}
+
+
+def unknown_variables(environ: dict[str, str] | None = None, where: str = "") -> list[str]:
     """`THUNES_*` variables that name no setting: almost always a typo worth refusing."""
     env = os.environ if environ is None else environ
-    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
-    unknown = (name for name in env if name.startswith(ENV_PREFIX) and name not in known)
-    return sorted(f"{name}: unknown setting" for name in unknown)
+    known = setting_names()
+    unknown = (n for n in env if n.upper().startswith(ENV_PREFIX) and n.upper() not in known)
+    suffix = f" in {where}" if where else ""
+    return sorted(f"{name}: unknown setting{suffix}" for name in unknown)
 
 
-def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
-    """Build settings or raise `SettingsError` listing every problem at once."""
-    problems = unknown_variables()
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """The variables a settings file sets, parsed by python-dotenv as pydantic-settings does."""
+    from dotenv import dotenv_values
+
+    return {k: v or "" for k, v in dotenv_values(path, encoding="utf-8").items()}
+
+
+def env_file_problems(env_file: str | Path | None, required: bool) -> tuple[Path | None, list[str]]:
+    """The settings file to read (None: none) and its problems: missing when named, unreadable,
+    or a `THUNES_*` name that is no setting (refused as strictly as in the environment)."""
+    if env_file is None:
+        return None, []
+    path = Path(env_file)
+    if not path.exists():
+        return None, [f"--env-file {path}: no such file"] if required else []
     try:
-        settings = Settings(_env_file=env_file, **overrides)
+        values = read_env_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"--env-file {path}: cannot read it: {exc}"]
+    return path, unknown_variables(values, where=str(path))
+
+
+def _source_error_lines(error: SourceError) -> list[str]:
+    """A value pydantic-settings could not even decode, as one line naming the variable."""
+    match = re.search(r'field "(\w+)"', str(error))
+    name = f"{ENV_PREFIX}{match.group(1).upper()}" if match else "settings"
+    return [f"{name}: cannot parse the value"]
+
+
+def load_settings(
+    env_file: str | Path | None = DEFAULT_ENV_FILE,
+    *,
+    require_env_file: bool = False,
+    **overrides: Any,
+) -> Settings:
+    """Build settings or raise `SettingsError` listing every problem at once.
+
+    `env_file` None reads no file; a missing file is a problem only if `require_env_file`
+    (the operator named it), since a fresh clone has no `.env`.
+    """
+    path, problems = env_file_problems(env_file, require_env_file)
+    problems = unknown_variables() + problems
+    try:
+        settings = Settings(_env_file=path, **overrides)
     except ValidationError as error:
         problems.extend(_format_validation_error(error))
         raise SettingsError(problems) from None
+    except SourceError as error:
+        raise SettingsError(problems + _source_error_lines(error)) from None
     if problems:
         raise SettingsError(problems)
     return settings

@@ -8,6 +8,7 @@ from typing import Any
 
 from thunes.app.live_key import KeyRefused, LiveKeyGate, NotVerified
 from thunes.app.parts import Built, Observer, StartupError
+from thunes.app.validate import listing_problems, refuse
 from thunes.config import Mode, Settings
 from thunes.events import EventSink
 from thunes.exchange.breakers import BREAKER_NAMES
@@ -142,6 +143,8 @@ async def exchange_preflight(built: Built, key_gate: LiveKeyGate) -> None:
         log.error("exchange preflight failed, not trading until it answers: %s", exc)
         return
     log.info("exchange reachable, clock offset %.0f ms", report.offset_ms)
+    if built.settings.mode is not Mode.SIM:  # the rules were just loaded: no extra request
+        refuse(await listing_problems(built.settings, built.gateway))
 
 
 def compose(

@@ -6,18 +6,28 @@ import argparse
 import sys
 from typing import Any
 
-from thunes.config import Settings, load_settings
+from thunes.config import DEFAULT_ENV_FILE, Settings, load_settings
 from thunes.store import Store, StoreError, db_path
 
 
 def settings_from_args(args: argparse.Namespace, **overrides: Any) -> Settings:
-    """Settings from environment and `.env`, with command-line overrides applied."""
-    env_file = getattr(args, "env_file", ".env")
-    return load_settings(env_file=env_file, **{k: v for k, v in overrides.items() if v is not None})
+    """Settings from environment and `.env`, with command-line overrides applied.
+
+    `--env-file` given names a file that must exist; without it `.env` is read when present.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    env_file = getattr(args, "env_file", DEFAULT_ENV_FILE)
+    return load_settings(env_file, require_env_file=hasattr(args, "env_file"), **given)
 
 
 def add_env_file_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    """`--env-file`, absent from the namespace unless given (so a named file must exist)."""
+    parser.add_argument(
+        "--env-file",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help=f"settings file; it must exist (default: {DEFAULT_ENV_FILE} when present)",
+    )
 
 
 EXIT_FAILED = 1

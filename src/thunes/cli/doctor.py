@@ -66,12 +66,30 @@ async def _telegram_checks(settings: Settings) -> list[Check]:
     return [Check(name, cast(Status, status), detail) for name, status, detail in rows]
 
 
+def check_run(settings: Settings, offline: bool) -> list[Check]:
+    """The very checks `thunes run` makes before starting: each refusal is a failure here."""
+    from thunes.app.validate import doctor_problems  # the app: heavy, doctor only
+    from thunes.exchange.types import ExchangeError
+
+    try:
+        problems = asyncio.run(doctor_problems(settings, ask_exchange=not offline))
+    except ExchangeError as exc:
+        return [Check("run", "warn", f"symbols not checked, the exchange did not answer: {exc}")]
+    if problems:
+        return [Check("run", "fail", line) for line in problems]
+    what = f"strategy {settings.strategy}, {settings.timeframe} bars of {settings.symbols}"
+    if offline and settings.mode is not Mode.SIM:
+        return [Check("run", "warn", f"{what}; offline: the exchange's listing not checked")]
+    return [Check("run", "ok", f"{what}: thunes run would start")]
+
+
 def collect_checks(settings: Settings, offline: bool) -> list[Check]:
     checks = [Check("settings", "ok", f"mode {settings.mode.value}, symbols {settings.symbols}")]
     checks.append(check_writable("state directory", settings.state_dir))
     checks.append(check_writable("log directory", settings.log_dir))
     if settings.mode is Mode.SIM:
         checks.extend(check_data(settings))
+    checks.extend(check_run(settings, offline))
     if not offline:
         from thunes.app.exchange_checks import exchange_checks  # the app: heavy, doctor only
 

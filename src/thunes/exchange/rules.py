@@ -60,7 +60,9 @@ def parse_symbol_rules(symbol_info: Mapping[str, Any]) -> SymbolRules:
             min_notional = legacy_min
             apply_min = bool(legacy.get("applyToMarket", True)) or apply_min
     extra = {
-        k: str(v) for k, v in symbol_info.items() if k in ("status", "quoteOrderQtyMarketAllowed")
+        k: str(v)
+        for k, v in symbol_info.items()
+        if k in ("status", "quoteOrderQtyMarketAllowed", "isSpotTradingAllowed")
     }
     return SymbolRules(
         symbol=symbol,

@@ -15,7 +15,18 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from thunes.config import SettingsError
+
 log = logging.getLogger(__name__)
+
+
+class HealthPortError(SettingsError):
+    """The health endpoint cannot listen (port in use): a start-up refusal, exit code 2."""
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """The one line naming the setting and the port that could not be bound."""
+    return f"THUNES_HEALTH_PORT: cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 @dataclass(frozen=True)
@@ -80,10 +91,15 @@ class HealthServer:
         return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def start(self) -> int:
+        """Listen; a port that cannot be bound is the operator's to fix (`HealthPortError`)."""
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            raise HealthPortError([cannot_listen(self._host, self._port, exc)]) from None
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else self._port

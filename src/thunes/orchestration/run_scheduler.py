@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from thunes.config import Mode, Settings, SettingsError, load_settings
+from thunes.config import DEFAULT_ENV_FILE, Mode, Settings, SettingsError, load_settings
 from thunes.log import setup_logging
 from thunes.orchestration.lock import AlreadyRunning, StateLock
 
@@ -25,7 +25,12 @@ TEST_MODE_DEFAULT_DURATION = 60.0
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    parser.add_argument(
+        "--env-file",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help=f"settings file; it must exist (default: {DEFAULT_ENV_FILE} when present)",
+    )
     parser.add_argument("--mode", choices=[m.value for m in Mode], help="override THUNES_MODE")
     parser.add_argument("--speed", type=float, help="sim: simulated seconds per real second")
     parser.add_argument("--duration", type=float, help="stop after this many real seconds")
@@ -40,7 +45,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_for_run(args: argparse.Namespace, **extra: Any) -> Settings:
     overrides: dict[str, Any] = {"mode": args.mode, "sim_speed": args.speed, **extra}
     settings = load_settings(
-        env_file=args.env_file, **{k: v for k, v in overrides.items() if v is not None}
+        getattr(args, "env_file", DEFAULT_ENV_FILE),
+        require_env_file=hasattr(args, "env_file"),
+        **{k: v for k, v in overrides.items() if v is not None},
     )
     if args.test_mode and settings.mode is Mode.LIVE:
         raise SettingsError(["THUNES_MODE: --test-mode never runs against live keys"])
@@ -53,7 +60,11 @@ def run_daemon(
     """Lock the state directory and run the daemon until stopped; returns the exit code.
 
     `observer` lets a front end (the demo) watch; `console` adds console logging.
+    What `run` needs is validated first (`SettingsError`, exit 2): no file or port is touched.
     """
+    from thunes.app.validate import refuse, run_problems
+
+    refuse(asyncio.run(run_problems(settings)))
     setup_logging(settings.log_dir, settings.log_level, settings.secrets(), console=console)
     lock = StateLock(settings.state_dir)
     try:
@@ -67,8 +78,9 @@ def run_daemon(
         try:
             return asyncio.run(run_app(settings, duration_s=duration, observer=observer))
         except StartupError as exc:
-            log.error("cannot start: %s", exc)
-            print(f"thunes: cannot start: {exc}", file=sys.stderr)
+            log.error("cannot start: %s", exc)  # on the console too when it logs there
+            if not (console and log.isEnabledFor(logging.ERROR)):
+                print(f"thunes: cannot start: {exc}", file=sys.stderr)
             return EXIT_START_FAILED
     finally:
         lock.release()

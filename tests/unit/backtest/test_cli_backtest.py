@@ -201,7 +201,7 @@ def test_optimize_publishes_into_the_configured_state_dir(
             "--min-trades",
             "1",
             "--env-file",
-            str(tmp_path / "absent.env"),
+            "/dev/null",
         ]
     )
     assert code == 0, capsys.readouterr().out

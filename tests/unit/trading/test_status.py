@@ -77,7 +77,7 @@ def seeded_state(state_dir: Path) -> None:
 
 async def status_out(state_dir: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> str:
     """Run `thunes status` in a thread, so the fake daemon on this loop can answer it."""
-    args = ["status", *flags, "--env-file", str(state_dir / "none.env")]
+    args = ["status", *flags, "--env-file", "/dev/null"]
     assert await asyncio.to_thread(main, args) == 0
     return capsys.readouterr().out
 
@@ -96,7 +96,7 @@ def test_status_reports_positions_orders_pnl_and_risk_as_json(
         store.update_order("th-b-1", state=OrderState.SENT, now=now)
         store.set_kill_switch(True, "daily loss", now)
         store.kv_set("dust:BTCUSDT", Dust(Decimal("0.00000913"), Decimal("0.21")).encode())
-    assert main(["status", "--json", "--env-file", str(tmp_path / "none.env")]) == 0
+    assert main(["status", "--json", "--env-file", "/dev/null"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [p["symbol"] for p in data["positions"]] == ["ETHUSDT"]
     assert data["positions"][0]["quantity"] == "0.5"
@@ -110,10 +110,10 @@ def test_status_renders_tables_and_refuses_a_missing_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("THUNES_STATE_DIR", str(tmp_path / "empty"))
-    assert main(["status", "--env-file", str(tmp_path / "none.env")]) == 1
+    assert main(["status", "--env-file", "/dev/null"]) == 2
     monkeypatch.setenv("THUNES_STATE_DIR", str(tmp_path))
     Store.open(db_path(tmp_path)).close()
-    assert main(["status", "--env-file", str(tmp_path / "none.env")]) == 0
+    assert main(["status", "--env-file", "/dev/null"]) == 0
     out = capsys.readouterr().out
     assert "kill-switch      off" in out and "Open positions     none" in out
     assert NO_DAEMON in out and "open breakers" not in out
