@@ -2,7 +2,9 @@
 
 Only an optimisation result that passed its out-of-sample guardrails is ever written, and it is
 written atomically (temporary file, fsync, rename), so the daemon sees the old file or the new
-one, never half of one. Each publication records its data window, score and data hash.
+one, never half of one. Each publication records what the parameters are for (strategy, bar
+interval, symbols) and what they were tuned on (data window, score, data hash); the daemon uses
+them only when its own strategy and interval match (`mismatch`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class PublishedParams:
     score: dict[str, Any]
     data_sha256: str
     published_at: datetime
+    interval: str | None = None  # None: published before the interval was recorded
 
     def build(self) -> Strategy:
         """The published strategy, ready for `latest_signal`."""
@@ -59,11 +62,16 @@ def params_path(state_dir: Path) -> Path:
     return Path(state_dir) / PARAMS_FILENAME
 
 
-def publish(path: Path, report: OptimizeReport, clock: Clock) -> dict[str, Any]:
-    """Write the report's candidate to `path` atomically; refuse a failing report."""
+def publish(path: Path, report: OptimizeReport, clock: Clock, interval: str) -> dict[str, Any]:
+    """Write the report's candidate, for bars of `interval`, to `path` atomically; refuse a
+    failing report."""
     if not report.passed:
         raise NotPublishable("refusing to publish: " + "; ".join(report.failures))
-    record = {**report.publication(), "published_at": clock.now().isoformat()}
+    record = {
+        **report.publication(),
+        "interval": interval,
+        "published_at": clock.now().isoformat(),
+    }
     write_atomic(Path(path), json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
 
@@ -115,9 +123,30 @@ def load_published_params(path: Path) -> PublishedParams | None:
             score=dict(data["score"]),
             data_sha256=str(data["data_sha256"]),
             published_at=datetime.fromisoformat(data["published_at"]),
+            interval=str(data["interval"]) if data.get("interval") is not None else None,
         )
         published.build()
     except (KeyError, TypeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, StrategyError) else f"{type(exc).__name__}: {exc}"
         raise ParamsFileError(f"{file}: bad parameter file: {message}") from None
     return published
+
+
+def mismatch(published: PublishedParams, strategy: str, interval: str) -> str | None:
+    """Why published parameters do not fit a daemon trading `strategy` on `interval` bars."""
+    if published.strategy != strategy:
+        return (
+            f"published parameters are for strategy {published.strategy}, "
+            f"the daemon trades {strategy}"
+        )
+    if published.interval is None:
+        return (
+            "published parameters do not say which bar interval they were tuned on; "
+            "run thunes optimize again"
+        )
+    if published.interval != interval:
+        return (
+            f"published parameters were tuned on {published.interval} bars, "
+            f"the daemon trades {interval} bars"
+        )
+    return None

@@ -19,7 +19,7 @@ from thunes.app.parts import (
     CallbackSink,
     Observer,
     StartupError,
-    load_strategy,
+    choose_strategy,
     open_store,
     staleness_for,
 )
@@ -163,7 +163,8 @@ async def _build_on(
     risk = risk_manager(rules, store, clock, events, audit)
     stream = price_stream(side, gateway, events)
     closers.append(stream.stop)
-    strategy = load_strategy(settings, audit)
+    choice = choose_strategy(settings, audit)
+    strategy = choice.strategy
     pipeline = CheckPipeline(
         gateway,
         store,
@@ -176,6 +177,8 @@ async def _build_on(
         events=events,
         wire_clock=gateway.wire_clock,
     )
-    return Built(
+    built = Built(
         settings, clock, events, store, audit, gateway, stream, pipeline, risk, side.sim, closers
     )
+    built.strategy_choice = choice
+    return built

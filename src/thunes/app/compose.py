@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from thunes.app.live_key import KeyRefused, LiveKeyGate, NotVerified
-from thunes.app.parts import Built, Observer, StartupError
+from thunes.app.parts import Built, Observer, StartupError, announce_params_refusal
 from thunes.app.validate import listing_problems, refuse
 from thunes.config import Mode, Settings
 from thunes.events import EventSink
@@ -109,6 +109,7 @@ def probes_for(built: Built) -> Probes:
         risk=lambda: _risk_view(built),
         record_job_run=_record_job_run(store),
         audit=built.audit.retry,
+        strategy=lambda: built.strategy_choice.health_detail() if built.strategy_choice else {},
     )
 
 
@@ -165,6 +166,10 @@ def compose(
         if observer is not None and observer.on_check is not None:
             observer.on_check(report)
 
+    async def preflight() -> None:
+        announce_params_refusal(built)
+        await exchange_preflight(built, key_gate)
+
     async def refresh_rules() -> None:
         await built.gateway.refresh_rules()
 
@@ -178,7 +183,7 @@ def compose(
         health_probes=DaemonHealth(
             built.clock, settings.check_interval_minutes * 60, probes_for(built)
         ),
-        preflight=lambda: exchange_preflight(built, key_gate),
+        preflight=preflight,
         refresh_exchange_info=refresh_rules,
         daily_summary=lambda: write_and_send_daily_summary(built),
         start_stream=built.stream.start,

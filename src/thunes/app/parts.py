@@ -10,7 +10,7 @@ from typing import Any
 
 from thunes.clock import Clock
 from thunes.config import Mode, Settings
-from thunes.events import Event, EventBus
+from thunes.events import Event, EventBus, EventKind
 from thunes.exchange.client import BinanceGateway
 from thunes.market.stream import PriceStream
 from thunes.notify.front import TelegramFront
@@ -18,7 +18,13 @@ from thunes.orchestration.daemon import Daemon
 from thunes.orchestration.sim_runtime import (
     SimRuntime,
 )
-from thunes.params_store import ParamsFileError, load_published_params, params_path
+from thunes.params_store import (
+    ParamsFileError,
+    PublishedParams,
+    load_published_params,
+    mismatch,
+    params_path,
+)
 from thunes.reports.snapshot import HealthSnapshot
 from thunes.store import Store, StoreError, db_path
 from thunes.store.audit import AuditTrail
@@ -63,6 +69,34 @@ class Observer:
     on_start: Callable[[Daemon, Built], None] | None = None
 
 
+@dataclass(frozen=True)
+class StrategyChoice:
+    """The strategy the daemon trades, and why published parameters were refused (if so)."""
+
+    strategy: Strategy
+    interval: str
+    published: PublishedParams | None = None
+    refused: str | None = None
+
+    @property
+    def source(self) -> str:
+        return "published" if self.published is not None and self.refused is None else "defaults"
+
+    def health_detail(self) -> dict[str, Any]:
+        """What `/health` shows: which parameters trade, and any refusal as a sentence."""
+        detail: dict[str, Any] = {
+            "strategy": self.strategy.name,
+            "interval": self.interval,
+            "params": dict(self.strategy.params),
+            "source": self.source,
+            "refused": self.refused,
+        }
+        if self.source == "published" and self.published is not None:
+            detail["published_at"] = self.published.published_at.isoformat()
+            detail["data_sha256"] = self.published.data_sha256
+        return detail
+
+
 @dataclass
 class Built:
     settings: Settings
@@ -78,6 +112,7 @@ class Built:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     front: TelegramFront | None = None
     health_json: Callable[[], dict[str, Any]] | None = None
+    strategy_choice: StrategyChoice | None = None
 
     def prices(self) -> dict[str, Decimal]:
         """The latest stream mid price per symbol (for marks in reports)."""
@@ -94,25 +129,51 @@ def staleness_for(settings: Settings) -> float:
 
 
 def load_strategy(settings: Settings, audit: AuditTrail | None = None) -> Strategy:
-    """The configured strategy, with the parameters `thunes optimize` published if they match.
+    """The configured strategy, with the parameters `thunes optimize` published if they fit."""
+    return choose_strategy(settings, audit).strategy
 
-    Only parameters that passed the optimiser's guardrails are ever in the file; a file for
-    another strategy is ignored (defaults are used) and a malformed one stops the start-up.
+
+def choose_strategy(settings: Settings, audit: AuditTrail | None = None) -> StrategyChoice:
+    """The configured strategy, with the published parameters only if they were tuned for it.
+
+    Only parameters that passed the optimiser's guardrails are ever in the file. Parameters for
+    another strategy or bar interval are refused (the defaults trade, and health says so); a
+    malformed file stops the start-up.
     """
     path = params_path(settings.state_dir)
     try:
         published = load_published_params(path)
     except ParamsFileError as exc:
         raise StartupError(f"{path}: {exc}") from None
-    if published is not None and published.strategy == settings.strategy:
-        strategy = published.build()
-        log.info("strategy %s with published parameters %s", strategy.name, dict(strategy.params))
-        if audit is not None:
-            audit.record("params_loaded", strategy=strategy.name, params=dict(strategy.params))
-        return strategy
+    refused = None
+    if published is not None:
+        refused = mismatch(published, settings.strategy, settings.timeframe)
+        if refused is None:
+            strategy = published.build()
+            log.info("strategy %s with published parameters %s", strategy.name, strategy.params)
+            if audit is not None:
+                audit.record("params_loaded", strategy=strategy.name, params=dict(strategy.params))
+            return StrategyChoice(strategy, settings.timeframe, published)
+        refused = f"{path}: {refused}; trading on the default parameters"
+        log.warning("%s", refused)  # the alert (and its audit entry) follows at start
     strategy = get_strategy(settings.strategy)
     log.info("strategy %s with default parameters %s", strategy.name, dict(strategy.params))
-    return strategy
+    return StrategyChoice(strategy, settings.timeframe, published, refused)
+
+
+def announce_params_refusal(built: Built) -> None:
+    """Alert once, at start, that published parameters were refused and defaults trade."""
+    choice = built.strategy_choice
+    if choice is None or choice.refused is None:
+        return
+    built.events.publish(
+        Event(
+            EventKind.LIFECYCLE,
+            "Published parameters refused: trading on the defaults",
+            built.clock.now(),
+            {"mode": built.settings.mode.value, "why": choice.refused},
+        )
+    )
 
 
 def open_store(settings: Settings) -> Store:

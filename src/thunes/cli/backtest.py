@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from thunes.backtest.bar_interval import common_interval
 from thunes.backtest.chart import equity_figure
 from thunes.backtest.engine import BacktestConfig, BacktestError
 from thunes.backtest.optimize import Guardrails, OptimizeReport, OptimizeSpec, optimize
@@ -295,6 +296,7 @@ def run_optimize_command(args: argparse.Namespace) -> int:
         get_strategy(args.strategy)
         spec = _spec(args)
         frames = _frames(args)
+        interval = common_interval(frames)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -311,10 +313,12 @@ def run_optimize_command(args: argparse.Namespace) -> int:
             )
     except (*USER_ERRORS, ValueError) as error:
         return _fail(str(error))
-    return _report(console, args, report)
+    return _report(console, args, report, interval)
 
 
-def _report(console: Console, args: argparse.Namespace, report: OptimizeReport) -> int:
+def _report(
+    console: Console, args: argparse.Namespace, report: OptimizeReport, interval: str
+) -> int:
     console.print(
         leaderboard_table(
             report.leaderboard, f"top {len(report.leaderboard)} by out-of-sample Sharpe"
@@ -340,6 +344,6 @@ def _report(console: Console, args: argparse.Namespace, report: OptimizeReport) 
         console.print("Dry run: nothing was published.")
         return 0
     target = args.params_file or params_path(args.state_dir or settings_from_args(args).state_dir)
-    publish(target, report, SystemClock())
-    console.print(f"Published to {target}.")
+    publish(target, report, SystemClock(), interval)
+    console.print(f"Published to {target} (for {report.spec.strategy} on {interval} bars).")
     return 0

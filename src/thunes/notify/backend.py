@@ -22,6 +22,7 @@ from thunes.reports.daily import (
     render_health_rows,
 )
 from thunes.reports.format import fmt_num
+from thunes.reports.health_notes import health_note_rows
 from thunes.reports.snapshot import HealthSnapshot, failed_job_runs
 from thunes.reports.status import (
     StatusView,
@@ -153,6 +154,7 @@ class StoreCommandBackend:
     async def health_text(self) -> str:
         snapshot = self._health_snapshot() or HealthSnapshot()
         rows = render_health_rows(snapshot, failed_job_runs(self._store))
+        rows += health_note_rows(snapshot)
         return "Health\n" + "\n".join(rows)
 
     async def version_text(self) -> str:

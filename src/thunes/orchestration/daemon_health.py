@@ -1,10 +1,12 @@
 """What "healthy" means for the daemon, component by component.
 
 Unhealthy (503): the scheduler is not running, the signal check has not completed for two
-intervals, the price stream is disconnected or stale, a circuit breaker is open, the database
-does not answer, reconciliation failed, or the audit trail cannot be written. The kill-switch is
-reported but is a decision, not a fault. Probes are plain callables so this module needs no
-concrete component. Every reason shown is a sentence for the operator, never an object's repr.
+intervals or failed `FAILED_CHECKS_UNHEALTHY` times in a row, the price stream is disconnected
+or stale, a circuit breaker is open, the database does not answer, reconciliation failed, or the
+audit trail cannot be written. The kill-switch is reported but is a decision, not a fault; so
+are published parameters the daemon refused (it trades on the defaults and the `strategy`
+component says why). Probes are plain callables so this module needs no concrete component.
+Every reason shown is a sentence for the operator, never an object's repr.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from thunes.orchestration import jobs
 from thunes.orchestration.health import ComponentHealth, HealthReport
 from thunes.orchestration.job_runs import JobOutcome, RunStatus
 from thunes.orchestration.metrics import DaemonMetrics
+
+# Signal checks failed in a row (every symbol errored, or the check raised) that make /health 503.
+FAILED_CHECKS_UNHEALTHY = 2
 
 # Jobs an open breaker guards: they are skipped (and recorded so) while it is open.
 GUARDED_BY = {
@@ -48,6 +53,8 @@ class Probes:
     alerts: Callable[[], Mapping[str, Any]] = lambda: {}
     # Why the audit trail cannot be written (a sentence), or None; may retry the write.
     audit: Callable[[], str | None] = lambda: None
+    # Which strategy parameters trade, and why published ones were refused (if so).
+    strategy: Callable[[], Mapping[str, Any]] = lambda: {}
 
 
 class DaemonHealth:
@@ -58,10 +65,26 @@ class DaemonHealth:
         self.started_at = clock.time()
         self.last_runs: dict[str, JobOutcome] = {}
         self.reconciliation: tuple[bool, str] = (False, "Reconciliation has not run yet.")
+        # The current run of failed signal checks: how many, the first and the latest.
+        self.failed_checks = 0
+        self.failing_since: JobOutcome | None = None
+        self.latest_failure: JobOutcome | None = None
 
     def job_finished(self, outcome: JobOutcome) -> None:
         self.last_runs[outcome.job_id] = outcome
+        if outcome.job_id == jobs.SIGNAL_CHECK:
+            self._count_check(outcome)
         self.probes.record_job_run(outcome)
+
+    def _count_check(self, outcome: JobOutcome) -> None:
+        """A failed check extends the run of failures, a good one ends it (a skip does neither)."""
+        if outcome.status is RunStatus.FAILED:
+            self.failed_checks += 1
+            self.failing_since = self.failing_since or outcome
+            self.latest_failure = outcome
+        elif outcome.status is RunStatus.OK:
+            self.failed_checks = 0
+            self.failing_since = self.latest_failure = None
 
     def reconciliation_ok(self, ok: bool, reason: str) -> None:
         self.reconciliation = (ok, reason)
@@ -120,6 +143,7 @@ class DaemonHealth:
         components: dict[str, ComponentHealth] = {}
         probes: list[tuple[str, Callable[[], ComponentHealth]]] = [
             ("scheduler", lambda: self._scheduler(scheduler_running, state, scheduler_error)),
+            ("signal_check", self._signal_check),
             ("stream", self._stream),
             ("breakers", self._breakers),
             ("database", self._database),
@@ -127,6 +151,7 @@ class DaemonHealth:
             ("risk", lambda: ComponentHealth(True, dict(self.probes.risk()))),
             ("alerts", lambda: ComponentHealth(True, dict(self.probes.alerts()))),
             ("audit", self._audit),
+            ("strategy", lambda: ComponentHealth(True, dict(self.probes.strategy()))),
         ]
         for name, probe in probes:
             try:
@@ -134,6 +159,19 @@ class DaemonHealth:
             except Exception as exc:
                 components[name] = ComponentHealth(False, {"error": probe_failed(name, exc)})
         return HealthReport(components)
+
+    def _signal_check(self) -> ComponentHealth:
+        count, first, latest = self.failed_checks, self.failing_since, self.latest_failure
+        detail: dict[str, Any] = {"failed_in_a_row": count, "reason": ""}
+        if first is not None and latest is not None:
+            detail["failing_since"] = first.started_at.isoformat()
+            detail["last_error"] = latest.detail
+        if count >= FAILED_CHECKS_UNHEALTHY:
+            why = latest.detail if latest is not None and latest.detail else "no detail"
+            detail["reason"] = _sentence(
+                f"The last {count} signal checks failed in a row (the latest: {why})"
+            )
+        return ComponentHealth(count < FAILED_CHECKS_UNHEALTHY, detail)
 
     def _audit(self) -> ComponentHealth:
         reason = self.probes.audit()

@@ -75,6 +75,8 @@ class HealthSnapshot:
     failing_jobs: tuple[str, ...] = ()  # "job: detail" of jobs whose last run failed
     unhealthy: tuple[str, ...] = ()
     alerts: Mapping[str, Any] = field(default_factory=dict)
+    reasons: tuple[str, ...] = ()  # "component: sentence" for unhealthy components that say why
+    parameters: str | None = None  # which strategy parameters trade, and any refusal
 
     @classmethod
     def from_health_json(cls, report: Mapping[str, Any]) -> HealthSnapshot:
@@ -100,7 +102,30 @@ class HealthSnapshot:
             failing_jobs=failing,
             unhealthy=tuple(report.get("unhealthy", ())),
             alerts=detail("alerts"),
+            reasons=_reasons(components, report.get("unhealthy", ())),
+            parameters=_parameters(detail("strategy")),
         )
+
+
+def _reasons(components: Mapping[str, Any], unhealthy: Sequence[str]) -> tuple[str, ...]:
+    reasons = []
+    for name in unhealthy:
+        detail = (components.get(name) or {}).get("detail") or {}
+        reason = detail.get("reason") or detail.get("error")
+        if isinstance(reason, str) and reason:
+            reasons.append(f"{name}: {reason}")
+    return tuple(reasons)
+
+
+def _parameters(strategy: Mapping[str, Any]) -> str | None:
+    """`sma on 1h bars, published parameters`, or the defaults with the refusal."""
+    if not strategy.get("strategy"):
+        return None
+    head = f"{strategy['strategy']} on {strategy.get('interval', '?')} bars"
+    if strategy.get("refused"):
+        return f"{head}, DEFAULTS: {strategy['refused']}"
+    source = "published" if strategy.get("source") == "published" else "default"
+    return f"{head}, {source} parameters"
 
 
 def failed_job_runs(store: ReportStore, since: datetime | None = None) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from thunes.domain import DUST_KEY_PREFIX, ZERO, Dust, tracked_dust
 from thunes.reports.daily import day_bounds, render_health_rows, render_position_rows
 from thunes.reports.format import fmt_money, fmt_pct, fmt_time
+from thunes.reports.health_notes import health_note_rows
 from thunes.reports.snapshot import (
     HealthSnapshot,
     PositionLine,
@@ -99,6 +100,7 @@ def render_status_text(view: StatusView) -> str:
     )
     out += ["", *render_positions_text(v.open_positions, v.unrealized_pnl, v.dust).splitlines()]
     out += ["", "System", *render_health_rows(v.health, v.failing_jobs)]
+    out += health_note_rows(v.health)
     return "\n".join(out)
 
 

@@ -60,7 +60,7 @@ def test_passing_result_is_published_with_window_score_and_hash(
     assert "passed the guardrails" in report.summary and "2 symbols" in report.summary
     target = params_path(tmp_path / "state")
     clock = ManualClock(1_700_000_000.0)
-    publish(target, report, clock)
+    publish(target, report, clock, "5m")
     saved = json.loads(target.read_text())
     assert saved["data_window"] == {
         "start": "2023-01-01T00:00:00+00:00",
@@ -69,6 +69,7 @@ def test_passing_result_is_published_with_window_score_and_hash(
     assert saved["score"]["oos_sharpe"] == pytest.approx(report.oos.sharpe)
     assert saved["data_sha256"] == data_sha256(frames)
     assert saved["symbols"] == ["BTCUSDT", "ETHUSDT"]
+    assert saved["strategy"] == "sma" and saved["interval"] == "5m"
     loaded = load_published_params(target)
     assert loaded is not None
     assert loaded.params == report.candidate
@@ -89,7 +90,7 @@ def test_failing_guardrails_refuse_to_publish(
     target = tmp_path / "strategy_params.json"
     target.write_text("previous\n")
     with pytest.raises(NotPublishable):
-        publish(target, report, ManualClock())
+        publish(target, report, ManualClock(), "5m")
     assert target.read_text() == "previous\n"
 
 
