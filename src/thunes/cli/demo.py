@@ -1,21 +1,22 @@
 """`thunes demo` (what `make run` runs): the daemon on the embedded simulator for two minutes.
 
-It uses its own state and log directories under `state/demo` and `logs/demo` (wiped at the
-start, so every demo starts from the same exchange), replays the bundled klines at high speed,
-prints every check, decision, trade and alert, then the final status, and writes the
-daily-summary report (text and PNG) to `logs/demo/reports/`.
+It uses its own directories `demo` under THUNES_STATE_DIR and THUNES_LOG_DIR (default
+`state/demo` and `logs/demo`), emptied at the start so every demo starts from the same exchange
+(only directories the demo made and marked are ever emptied: see `demo_dirs`), replays the
+bundled klines at high speed, prints every check, decision, trade and alert, then the final
+status, and writes the daily-summary report (text and PNG) to `<log dir>/demo/reports/`.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-from pathlib import Path
+import sys
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from thunes.cli.common import settings_from_args
+from thunes.cli.demo_dirs import DemoDirsError, claim
 from thunes.events import Event, EventKind
 
 if TYPE_CHECKING:
@@ -24,8 +25,7 @@ from thunes.reports.alerts import describe_event
 from thunes.reports.format import to_plain
 from thunes.trading.results import CheckReport, Outcome
 
-DEMO_STATE = Path("state/demo")
-DEMO_LOGS = Path("logs/demo")
+EXIT_CONFIG = 2
 DEMO_SETTINGS: dict[str, Any] = {
     "mode": "sim",
     "symbols": ["BTCUSDT", "ETHUSDT"],
@@ -111,18 +111,23 @@ def run(args: argparse.Namespace) -> int:
     from thunes.app import Observer
     from thunes.orchestration.run_scheduler import run_daemon
 
-    for directory in (DEMO_STATE, DEMO_LOGS):
-        shutil.rmtree(directory, ignore_errors=True)
-    overrides = dict(DEMO_SETTINGS, state_dir=DEMO_STATE, log_dir=DEMO_LOGS)
+    overrides = dict(DEMO_SETTINGS)
     if args.speed:
         overrides["sim_speed"] = args.speed
-    settings = settings_from_args(args, **overrides)
+    roots = settings_from_args(args, **overrides)
+    try:
+        state_dir, log_dir = claim(roots.state_dir, roots.log_dir)
+    except (DemoDirsError, OSError) as error:
+        print(f"thunes: demo: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = settings_from_args(args, **overrides, state_dir=state_dir, log_dir=log_dir)
     console = Console()
     printer = DemoPrinter(console)
     console.rule(
         f"THUNES demo: {', '.join(settings.symbols)} {settings.timeframe}, "
         f"simulated {settings.sim_speed:g}x for {args.duration:g} s"
     )
+    console.print(f"[dim]demo state in {state_dir}, logs in {log_dir}[/dim]", soft_wrap=True)
     observer = Observer(
         on_event=printer.on_event, on_check=printer.on_check, on_stop=printer.on_stop
     )

@@ -101,7 +101,7 @@ def test_thunes_report_without_state_fails_cleanly(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("THUNES_STATE_DIR", str(tmp_path / "nothing"))
-    assert main(["report"]) == 1
+    assert main(["report"]) == 2
     assert "no THUNES state" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["report", "--date", "10/03/2026"])
