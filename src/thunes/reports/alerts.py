@@ -155,7 +155,8 @@ def _describe_lifecycle(event: Event) -> Message:
         title = f"THUNES {'started' if action == 'start' else 'stopped'}"
     else:
         title = event.title or "THUNES"
-    stopping = action == "stop" or "stop" in title.lower() or "pause" in title.lower()
+    words = ("stop", "pause", "refused")  # refused: published parameters, defaults trade
+    stopping = action == "stop" or any(word in title.lower() for word in words)
     return Message(title, lines, Severity.WARN if stopping else Severity.INFO)
 
 

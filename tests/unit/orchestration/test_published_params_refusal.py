@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 
 from thunes.app.parts import StartupError, choose_strategy, load_strategy
+from thunes.clock import ManualClock
 from thunes.config import Settings, load_settings
+from thunes.events import Event, EventKind
 from thunes.params_store import params_path
+from thunes.reports.alerts import describe_event
+from thunes.reports.format import Severity
 from thunes.reports.health_notes import health_note_rows
 from thunes.reports.snapshot import HealthSnapshot
 from thunes.strategy import get_strategy
@@ -112,3 +116,12 @@ def test_refused_parameters_show_in_the_health_snapshot_rows(tmp_path: Path) -> 
         f"{params_path(settings.state_dir)}: published parameters were tuned on 5m bars, "
         "the daemon trades 1h bars; trading on the default parameters"
     ]
+
+
+def test_the_refusal_alert_is_a_warning_that_says_why(tmp_path: Path) -> None:
+    why = "published parameters were tuned on 5m bars, the daemon trades 1h bars"
+    title = "Published parameters refused: trading on the defaults"
+    event = Event(EventKind.LIFECYCLE, title, ManualClock().now(), {"mode": "sim", "why": why})
+    message = describe_event(event)
+    assert message.severity is Severity.WARN
+    assert message.title == title and ("why", why) in message.lines
