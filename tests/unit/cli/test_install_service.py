@@ -41,6 +41,7 @@ def checkout(tmp_path: Path) -> Path:
 
 def install(checkout: Path, root: Path, *options: str) -> subprocess.CompletedProcess[str]:
     script = checkout / "scripts" / "install-service.sh"
+    assert "--root)" in script.read_text(), "a script without --root would install into /"
     return subprocess.run(
         ["bash", str(script), "--root", str(root), *options],
         capture_output=True,
