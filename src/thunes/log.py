@@ -114,6 +114,7 @@ def setup_logging(
         handler._thunes = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "websockets", "apscheduler.executors", "httpx"):
+    # APScheduler logs every job added, run and finished at INFO: chatter, not news.
+    for noisy in ("aiohttp.access", "websockets", "apscheduler", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return path

@@ -14,15 +14,14 @@ import sys
 from collections.abc import Sequence
 
 from thunes import __version__
+from thunes.cli.parsing import ThunesParser
 from thunes.config import SettingsError
 
 EXIT_CONFIG = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="thunes", description="THUNES trading daemon for Binance spot"
-    )
+    parser = ThunesParser(prog="thunes", description="THUNES trading daemon for Binance spot")
     parser.add_argument("--version", action="version", version=f"thunes {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):

@@ -19,7 +19,6 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from thunes.backtest.bar_interval import common_interval
@@ -30,8 +29,12 @@ from thunes.backtest.runner import BacktestResult, run_backtest
 from thunes.backtest.summary import leaderboard_csv, leaderboard_json, leaderboard_table
 from thunes.backtest.walkforward import OptimizeError
 from thunes.cli.common import add_env_file_option, settings_from_args
+from thunes.cli.kline_inputs import SymbolInput, group_inputs, load_input, quality_lines
+from thunes.cli.parsing import positive_float, positive_int, unwritable_dir
+from thunes.cli.progress import LazyProgress
+from thunes.cli.search_grid import fixed_values, grid_values, key_values
 from thunes.clock import SystemClock
-from thunes.market.klines import KlineFileError, load_klines, symbol_from_filename
+from thunes.market.klines import KlineFileError
 from thunes.params_store import params_path, publish
 from thunes.strategy import StrategyError, available_strategies, get_strategy
 
@@ -48,8 +51,16 @@ def register(subparsers: Any) -> None:
 def _register_backtest(subparsers: Any) -> None:
     bt = subparsers.add_parser("backtest", help="backtest a strategy on a kline file")
     _common(bt)
-    bt.add_argument("--symbol", help="symbol name (default: from the file name)")
-    bt.add_argument("--data", required=True, type=Path, help="kline file (csv, csv.gz or zip)")
+    bt.add_argument(
+        "--symbol", help="symbol name for the --data files (default: from the file name)"
+    )
+    bt.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="[SYMBOL=]FILE",
+        help="kline file (csv, csv.gz or zip); repeat to combine one symbol's files in time order",
+    )
     bt.add_argument(
         "--param",
         action="append",
@@ -69,10 +80,16 @@ def _register_optimize(subparsers: Any) -> None:
         action="append",
         required=True,
         metavar="[SYMBOL=]FILE",
-        help="kline file per symbol (repeatable)",
+        help="kline file, named by its file name or SYMBOL= (repeatable; "
+        "one symbol's files are combined in time order)",
     )
-    opt.add_argument("--method", choices=("grid", "tpe"), default="grid")
-    opt.add_argument("--trials", type=int, default=100, help="TPE trials")
+    opt.add_argument(
+        "--method",
+        choices=("grid", "tpe"),
+        default="grid",
+        help="grid: every combination; tpe: Optuna's sampler over the declared ranges",
+    )
+    opt.add_argument("--trials", type=positive_int, default=100, help="TPE trials")
     opt.add_argument(
         "--grid",
         action="append",
@@ -87,10 +104,12 @@ def _register_optimize(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="fix a parameter (repeatable)",
     )
-    opt.add_argument("--folds", type=int, default=4)
-    opt.add_argument("--train-ratio", type=float, default=3.0, help="train length / test length")
-    opt.add_argument("--seed", type=int, default=0)
-    opt.add_argument("--top", type=int, default=10, help="leaderboard size")
+    opt.add_argument("--folds", type=positive_int, default=4, help="walk-forward folds")
+    opt.add_argument(
+        "--train-ratio", type=positive_float, default=3.0, help="train length / test length"
+    )
+    opt.add_argument("--seed", type=int, default=0, help="random seed of the TPE sampler")
+    opt.add_argument("--top", type=positive_int, default=10, help="leaderboard size")
     _guardrail_options(opt)
     opt.add_argument(
         "--params-file",
@@ -111,12 +130,36 @@ def _register_optimize(subparsers: Any) -> None:
 
 def _guardrail_options(opt: argparse.ArgumentParser) -> None:
     rails = opt.add_argument_group("guardrails and caps")
-    rails.add_argument("--min-trades", type=int, default=Guardrails.min_trades)
-    rails.add_argument("--min-sharpe", type=float, default=Guardrails.min_oos_sharpe)
-    rails.add_argument("--max-drawdown", type=float, default=Guardrails.max_drawdown)
-    rails.add_argument("--max-bars", type=int, default=Guardrails.max_bars)
-    rails.add_argument("--max-symbols", type=int, default=Guardrails.max_symbols)
-    rails.add_argument("--max-combinations", type=int, default=Guardrails.max_combinations)
+    rails.add_argument(
+        "--min-trades",
+        type=int,
+        default=Guardrails.min_trades,
+        help="fewest out-of-sample trades to publish",
+    )
+    rails.add_argument(
+        "--min-sharpe",
+        type=float,
+        default=Guardrails.min_oos_sharpe,
+        help="lowest out-of-sample Sharpe to publish",
+    )
+    rails.add_argument(
+        "--max-drawdown",
+        type=float,
+        default=Guardrails.max_drawdown,
+        help="deepest out-of-sample drawdown to publish (0.25 = 25%%)",
+    )
+    rails.add_argument(
+        "--max-bars", type=positive_int, default=Guardrails.max_bars, help="bars per symbol cap"
+    )
+    rails.add_argument(
+        "--max-symbols", type=positive_int, default=Guardrails.max_symbols, help="symbols cap"
+    )
+    rails.add_argument(
+        "--max-combinations",
+        type=positive_int,
+        default=Guardrails.max_combinations,
+        help="cap on grid combinations or TPE trials",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -128,11 +171,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fee", type=float, default=0.001, help="fee rate per side (0.001 = 0.1%%)"
     )
-    parser.add_argument("--slippage-bps", type=float, default=0.0)
-    parser.add_argument("--cash", type=float, default=10_000.0, help="initial cash (quote)")
+    parser.add_argument(
+        "--slippage-bps", type=float, default=0.0, help="slippage per fill in basis points"
+    )
+    parser.add_argument(
+        "--cash", type=positive_float, default=10_000.0, help="initial cash (quote)"
+    )
     parser.add_argument("--quote-amount", type=float, help="fixed quote per entry (default all-in)")
     parser.add_argument("--step-size", type=float, help="round quantities down to this step")
-    parser.add_argument("--min-confidence", type=float, default=0.5)
+    parser.add_argument(
+        "--min-confidence", type=float, default=0.5, help="lowest signal confidence to enter"
+    )
 
 
 def _console() -> Console:
@@ -157,16 +206,6 @@ def _config(args: argparse.Namespace) -> BacktestConfig:
     )
 
 
-def _key_values(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise StrategyError(f"{what} {item!r} is not KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
-
-
 def _timestamp(text: str | None, option: str, whole_day: bool = False) -> pd.Timestamp | None:
     """An ISO date/time in UTC; a bare date given to --to means the end of that day."""
     if text is None:
@@ -181,33 +220,51 @@ def _timestamp(text: str | None, option: str, whole_day: bool = False) -> pd.Tim
     return stamp
 
 
-def _load(path: Path, args: argparse.Namespace) -> pd.DataFrame:
-    frame = load_klines(path).frame
+def _inputs(
+    args: argparse.Namespace, console: Console, symbol: str | None = None
+) -> list[SymbolInput]:
+    """Every --data symbol loaded within --from/--to, with what the loader found printed."""
     start, end = _timestamp(args.start, "--from"), _timestamp(args.end, "--to", whole_day=True)
-    window = frame.loc[start:end]
-    if window.empty:
-        raise BacktestError(
-            f"{path}: no bars between {args.start or 'start'} and {args.end or 'end'}"
-        )
-    return window
+    entries = list(group_inputs(args.data, symbol).values())
+    now = SystemClock().now()
+    for entry in entries:
+        load_input(entry, start, end)
+        for line in quality_lines(entry, now):
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
+    return entries
+
+
+def _one_symbol(args: argparse.Namespace, console: Console) -> SymbolInput:
+    entries = _inputs(args, console, args.symbol)
+    if len(entries) > 1:
+        names = ", ".join(e.symbol for e in entries)
+        raise BacktestError(f"--data names several symbols ({names}); backtest runs one")
+    return entries[0]
 
 
 def run_backtest_command(args: argparse.Namespace) -> int:
     console = _console()
+    problem = unwritable_dir(args.out)
+    if problem:
+        return _fail(f"--out {args.out}: {problem}")
     try:
-        strategy = get_strategy(args.strategy, **_key_values(args.param, "--param"))
-        frame = _load(args.data, args)
+        strategy = get_strategy(args.strategy, **key_values(args.param, "--param"))
+        entry = _one_symbol(args, console)
+        frame, symbol = entry.frame, entry.symbol
+        assert frame is not None
         result = run_backtest(strategy, frame, _config(args))
     except USER_ERRORS as error:
         return _fail(str(error))
-    symbol = args.symbol or symbol_from_filename(args.data) or args.data.name.split(".")[0]
     console.print(_metrics_table(result, f"{symbol} {strategy.describe()}", frame))
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{symbol}-{strategy.name}"
     trades_csv, chart_png = stem.with_name(stem.name + "-trades.csv"), stem.with_suffix(".png")
-    result.trades.to_csv(trades_csv, index=False)
-    figure = equity_figure(result, frame["close"], f"{symbol} · {strategy.describe()}")
-    figure.savefig(chart_png)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        result.trades.to_csv(trades_csv, index=False)
+        figure = equity_figure(result, frame["close"], f"{symbol} · {strategy.describe()}")
+        figure.savefig(chart_png)
+    except OSError as error:
+        return _fail(f"--out {args.out}: cannot write: {error.strerror or error}")
     console.print(f"trades: {trades_csv}\nequity chart: {chart_png}")
     return 0
 
@@ -236,43 +293,17 @@ def _metrics_table(result: BacktestResult, title: str, frame: pd.DataFrame) -> T
     return table
 
 
-def _grid_values(items: list[str]) -> dict[str, list[float]] | None:
-    if not items:
-        return None
-    grid: dict[str, list[float]] = {}
-    for key, text in _key_values(items, "--grid").items():
-        try:
-            if ":" in text:
-                low, high, step = (float(p) for p in text.split(":"))
-                if step <= 0 or high < low:
-                    raise ValueError
-                count = round((high - low) / step) + 1
-                grid[key] = [round(low + i * step, 10) for i in range(count)]
-            else:
-                grid[key] = [float(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise OptimizeError(f"--grid {key}={text!r}: use LOW:HIGH:STEP or A,B,C") from None
-    return grid
-
-
-def _frames(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
-    frames: dict[str, pd.DataFrame] = {}
-    for item in args.data:
-        symbol, sep, file = item.partition("=")
-        path = Path(file if sep else item)
-        name = symbol if sep else symbol_from_filename(path) or path.name.split(".")[0]
-        if name in frames:
-            raise OptimizeError(f"symbol {name} given twice; use SYMBOL=FILE to name them")
-        frames[name] = _load(path, args)
-    return frames
+def _frames(args: argparse.Namespace, console: Console) -> dict[str, pd.DataFrame]:
+    """One frame per symbol; a symbol's several files are combined in time order."""
+    return {e.symbol: e.frame for e in _inputs(args, console) if e.frame is not None}
 
 
 def _spec(args: argparse.Namespace) -> OptimizeSpec:
     return OptimizeSpec(
         strategy=args.strategy,
         method=args.method,
-        grid=_grid_values(args.grid),
-        fixed={k: float(v) for k, v in _key_values(args.param, "--param").items()},
+        grid=grid_values(args.grid, args.strategy, args.method),
+        fixed=fixed_values(args.param, args.strategy),
         trials=args.trials,
         folds=args.folds,
         train_ratio=args.train_ratio,
@@ -290,27 +321,30 @@ def _spec(args: argparse.Namespace) -> OptimizeSpec:
     )
 
 
+def _unwritable_outputs(args: argparse.Namespace) -> str | None:
+    """Why an output of the optimisation could not be written, found before the work."""
+    outputs = {"--leaderboard-out": args.leaderboard_out}
+    if not args.dry_run:
+        outputs["--params-file"] = args.params_file
+    for option, path in outputs.items():
+        problem = None if path is None else unwritable_dir(Path(path).parent)
+        if problem:
+            return f"{option} {path}: {problem}"
+    return None
+
+
 def run_optimize_command(args: argparse.Namespace) -> int:
     console = _console()
+    problem = _unwritable_outputs(args)
+    if problem:
+        return _fail(problem)
     try:
         get_strategy(args.strategy)
         spec = _spec(args)
-        frames = _frames(args)
+        frames = _frames(args, console)
         interval = common_interval(frames)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as bar:
-            task = bar.add_task(f"optimising {spec.strategy} ({spec.method})", total=None)
-            report = optimize(
-                spec,
-                frames,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+        with LazyProgress(console, f"optimising {spec.strategy} ({spec.method})") as step:
+            report = optimize(spec, frames, progress=step)
     except (*USER_ERRORS, ValueError) as error:
         return _fail(str(error))
     return _report(console, args, report, interval)

@@ -1,4 +1,8 @@
-"""`thunes sim`: run the Binance-compatible local exchange as its own process."""
+"""`thunes sim`: run the Binance-compatible local exchange as its own process.
+
+It accepts one API key and secret (printed at start, and in README) so any Binance client can
+sign requests against it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from thunes.cli.parsing import port_number, positive_float, positive_int
 from thunes.clock import SimClock
 from thunes.market.klines import KlineFileError, symbol_from_filename
 from thunes.sim import Simulator, SimulatorConfig, default_data, replay_clock
@@ -20,10 +25,12 @@ EXIT_USAGE = 2
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("sim", help="run the local Binance-compatible exchange")
-    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free)")
-    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
-        "--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)"
+        "--port", type=port_number, default=8765, help="port to listen on (0: any free port)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--speed", type=positive_float, default=60.0, help="simulated seconds per real second"
     )
     parser.add_argument(
         "--data", type=Path, nargs="+", help="kline files to replay (default: bundled samples)"
@@ -38,10 +45,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="starting balance (repeatable; default USDT=10000)",
     )
     parser.add_argument(
-        "--weight-limit", type=int, default=6000, help="request weight per minute (default 6000)"
+        "--weight-limit", type=positive_int, default=6000, help="request weight per minute"
     )
-    parser.add_argument("--fee-rate", type=Decimal, default=Decimal("0.001"), help="default 0.001")
+    parser.add_argument(
+        "--fee-rate", type=_fee_rate, default=Decimal("0.001"), help="fee rate per fill"
+    )
     parser.set_defaults(handler=run)
+
+
+def _fee_rate(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to below 1, got {text}")
+    return value
 
 
 def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], SimulatorConfig | None]:
@@ -55,6 +74,8 @@ def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], Simulator
                 problems.append(f"--data {path}: no such file")
             elif symbol is None:
                 problems.append(f"--data {path}: cannot tell the symbol from the file name")
+            elif symbol in data:
+                problems.append(f"--data {path}: {symbol} is already replayed from {data[symbol]}")
             else:
                 data[symbol] = path
     balances: dict[str, Decimal] = {}
@@ -64,8 +85,6 @@ def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], Simulator
             balances[asset.upper()] = Decimal(amount)
         except InvalidOperation:
             problems.append(f"--balance {item}: expected ASSET=AMOUNT")
-    if args.speed <= 0:
-        problems.append("--speed must be positive")
     if problems:
         return problems, None
     try:
@@ -89,10 +108,15 @@ def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], Simulator
     return [], config
 
 
-async def _serve(config: SimulatorConfig, host: str, port: int) -> None:
+async def _serve(config: SimulatorConfig, host: str, port: int) -> str | None:
+    """Serve until SIGINT/SIGTERM; a port that cannot be bound is returned as the problem."""
     sim = Simulator(config)
-    await sim.start(host=host, port=port)
+    try:
+        await sim.start(host=host, port=port)
+    except OSError as error:
+        return f"--port {port}: cannot listen on {host}:{port}: {error.strerror or error}"
     print(f"THUNES sim on {sim.base_url} (API_URL {sim.api_url}, streams {sim.ws_url})", flush=True)
+    print(f"API key {config.api_key!r}, secret {config.api_secret!r}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -101,6 +125,7 @@ async def _serve(config: SimulatorConfig, host: str, port: int) -> None:
         await stop.wait()
     finally:
         await sim.stop()
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,5 +134,8 @@ def run(args: argparse.Namespace) -> int:
         for line in problems:
             print(line, file=sys.stderr)
         return EXIT_USAGE
-    asyncio.run(_serve(config, args.host, args.port))
+    problem = asyncio.run(_serve(config, args.host, args.port))
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     return 0

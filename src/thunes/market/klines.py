@@ -293,7 +293,7 @@ def load_many(paths: list[Path]) -> KlineData:
     if len(parts) == 1:
         return parts[0]
     frame = pd.concat([p.frame for p in parts])
-    open_ms = (frame.index.asi8 // 1_000_000).astype("int64")
+    open_ms = frame.index.as_unit("ms").asi8.astype("int64")  # whatever unit pandas chose
     legacy = sum(p.report.legacy_rows_dropped for p in parts)
     flat = frame.reset_index(drop=True)
     return _validate(flat, open_ms, legacy, ",".join(str(p) for p in paths))

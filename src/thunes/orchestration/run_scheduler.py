@@ -24,6 +24,17 @@ EXIT_OK, EXIT_START_FAILED, EXIT_CONFIG = 0, 1, 2
 TEST_MODE_DEFAULT_DURATION = 60.0
 
 
+def _above_zero(text: str) -> float:
+    """A duration or speed: a finite number above 0 (0 would stop at once or never tick)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--env-file",
@@ -32,8 +43,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"settings file; it must exist (default: {DEFAULT_ENV_FILE} when present)",
     )
     parser.add_argument("--mode", choices=[m.value for m in Mode], help="override THUNES_MODE")
-    parser.add_argument("--speed", type=float, help="sim: simulated seconds per real second")
-    parser.add_argument("--duration", type=float, help="stop after this many real seconds")
+    parser.add_argument("--speed", type=_above_zero, help="sim: simulated seconds per real second")
+    parser.add_argument(
+        "--duration", type=_above_zero, help="stop after this many real seconds (default: never)"
+    )
     parser.add_argument(
         "--test-mode",
         action="store_true",
@@ -86,13 +99,16 @@ def run_daemon(
         lock.release()
 
 
-def run_from_args(args: argparse.Namespace) -> int:
-    """The daemon as the flags ask (raises `SettingsError` for bad settings)."""
+def run_from_args(args: argparse.Namespace, observer: Any = None) -> int:
+    """The daemon as the flags ask (raises `SettingsError` for bad settings).
+
+    `observer`: what `thunes run` prints in the foreground (systemd runs without one).
+    """
     settings = settings_for_run(args)
     duration = args.duration
     if args.test_mode and duration is None:
         duration = TEST_MODE_DEFAULT_DURATION
-    return run_daemon(settings, duration)
+    return run_daemon(settings, duration, observer=observer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

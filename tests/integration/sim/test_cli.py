@@ -43,10 +43,13 @@ def test_thunes_sim_serves_until_terminated() -> None:
 
 
 def test_bad_arguments_exit_2_with_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
-    args = parse(["sim", "--data", "/no/such/BTCUSDT-5m.csv", "--speed", "0"])
+    args = parse(["sim", "--data", "/no/such/BTCUSDT-5m.csv", "--balance", "BTC"])
     assert args.handler(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == ["--data /no/such/BTCUSDT-5m.csv: no such file", "--speed must be positive"]
+    assert lines == [
+        "--data /no/such/BTCUSDT-5m.csv: no such file",
+        "--balance BTC: expected ASSET=AMOUNT",
+    ]
 
 
 def test_start_is_read_as_utc() -> None:
