@@ -104,3 +104,15 @@ def test_optimize_prints_the_data_quality_report_and_the_symbol_origin(
     out = capsys.readouterr().out
     assert "ETHUSDT (symbol from --data ETHUSDT=FILE; 1 file)" in out
     assert "2000 bars" in out and "gaps 0" in out
+
+
+def test_optimize_combines_repeated_data_for_one_symbol(
+    btc_1h: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    early = _write(btc_1h.iloc[:1000], tmp_path / "BTCUSDT-1h-early.csv")
+    late = _write(btc_1h.iloc[1000:], tmp_path / "BTCUSDT-1h-late.csv")
+    argv = ["optimize", "--data", str(late), "--data", str(early), "--grid", "fast=10,20"]
+    assert main([*argv, "--grid", "slow=60", "--dry-run"]) in (0, 1)  # 1: guardrails said no
+    out = capsys.readouterr().out
+    assert "BTCUSDT (symbol from the file name" in out and "combined in time order" in out
+    assert f"2000 bars {btc_1h.index[0]} → {btc_1h.index[-1]}" in out
