@@ -1,10 +1,19 @@
 """Replay of historical klines on a simulated clock.
 
-The base data is one kline file per symbol at its own interval (5m for the bundled sample). Any
-Binance interval that is a whole multiple of the base one is served by aggregation, cached per
-interval. Inside a bar the price walks open → low → high → close for a rising bar (open → high →
-low → close for a falling one) at a constant pace, so the price moves between bars and the
-partial state of the bar in progress is always consistent with the price at "now".
+The base data is one kline file per symbol at its own interval (5m for the bundled sample, 1m
+for `BTCUSDT-1m-2020-01-01_03.csv.gz`). Any Binance interval that is a whole multiple of the base
+one is served by aggregation, cached per interval; `1w` buckets start on Monday and `1M` on the
+first day of each calendar month (UTC), as Binance's do. An interval finer than the base data is
+unknown here (`/klines` answers -1120 "Invalid interval."), with one exception: `1s` over 1m
+data is synthesised deterministically from the price path below. Each second of a minute gets
+1/60 of its volume and quote volume and an even integer share of its trades; its OHLC is the
+path over that second (the path's turning points fall on second boundaries, so each 1s bar is
+one straight segment). Binance serves 1s bars only for seconds that had trades; the simulator's
+price moves every second, so every second of the data has a bar.
+
+Inside a bar the price walks open → low → high → close for a rising bar (open → high → low →
+close for a falling one) at a constant pace, so the price moves between bars and the partial
+state of the bar in progress is always consistent with the price at "now".
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ from thunes.market.klines import load_klines
 
 # Binance weeks start on Monday; the epoch was a Thursday.
 _WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
+# `1M` has no fixed length: this key stands for it in the interval-keyed caches.
+MONTH = -1
+SECOND_MS = 1_000
 
 
 class UnknownInterval(ValueError):
@@ -33,6 +45,7 @@ class Bars:
 
     interval_ms: int
     open_ms: np.ndarray
+    close_ms: np.ndarray
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -85,10 +98,11 @@ def kline_row(bar: BarState) -> list[object]:
 class SymbolReplay:
     """The replayed market of one symbol."""
 
-    def __init__(self, symbol: str, path: Path) -> None:
+    def __init__(self, symbol: str, path: Path, shift_ms: int = 0) -> None:
         frame = load_klines(path).frame
         self.symbol = symbol
-        open_ms = frame.index.as_unit("ms").asi8.astype("int64")
+        # `shift_ms` moves the whole replay in time (`thunes sim --clock wall`).
+        open_ms = frame.index.as_unit("ms").asi8.astype("int64") + shift_ms
         step = np.diff(open_ms)
         self.base_interval_ms = int(np.min(step)) if len(step) else MINUTE_MS
         quote = frame["quote_volume"].to_numpy(dtype="float64")
@@ -100,6 +114,7 @@ class SymbolReplay:
         self.base = Bars(
             interval_ms=self.base_interval_ms,
             open_ms=open_ms,
+            close_ms=open_ms + self.base_interval_ms - 1,
             open=frame["open"].to_numpy(dtype="float64"),
             high=frame["high"].to_numpy(dtype="float64"),
             low=frame["low"].to_numpy(dtype="float64"),
@@ -122,8 +137,15 @@ class SymbolReplay:
         return int(self.base.open_ms[-1]) + self.base_interval_ms
 
     def interval_ms(self, interval: str) -> int:
-        """Milliseconds of a Binance interval name; it must be a multiple of the base data's."""
+        """The cache key of a Binance interval name: its milliseconds (`MONTH` for `1M`).
+
+        It must be a multiple of the base data's, or `1s` over 1m data (synthesised).
+        """
+        if interval == "1M":
+            return MONTH
         ms = INTERVAL_MS.get(interval)
+        if ms == SECOND_MS and self.base_interval_ms == MINUTE_MS:
+            return ms
         if ms is None or ms < self.base_interval_ms or ms % self.base_interval_ms:
             raise UnknownInterval(interval)
         return ms
@@ -131,19 +153,33 @@ class SymbolReplay:
     def bars(self, interval_ms: int) -> Bars:
         cached = self._cache.get(interval_ms)
         if cached is None:
-            cached = self._aggregate(interval_ms)
+            if interval_ms < self.base_interval_ms and interval_ms != MONTH:
+                cached = self._seconds()
+            else:
+                cached = self._aggregate(interval_ms)
             self._cache[interval_ms] = cached
         return cached
 
+    def _buckets(self, interval_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each base bar's bucket open time and the bucket's close time (ms)."""
+        opens = self.base.open_ms
+        if interval_ms == MONTH:
+            months = opens.astype("datetime64[ms]").astype("datetime64[M]")
+            bucket = months.astype("datetime64[ms]").astype("int64")
+            return bucket, (months + 1).astype("datetime64[ms]").astype("int64") - 1
+        offset = _WEEK_OFFSET_MS if interval_ms == INTERVAL_MS["1w"] else 0
+        bucket = (opens - offset) // interval_ms * interval_ms + offset
+        return bucket, bucket + interval_ms - 1
+
     def _aggregate(self, interval_ms: int) -> Bars:
         base = self.base
-        offset = _WEEK_OFFSET_MS if interval_ms == INTERVAL_MS["1w"] else 0
-        bucket = (base.open_ms - offset) // interval_ms * interval_ms + offset
+        bucket, close_ms = self._buckets(interval_ms)
         starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         ends = np.r_[starts[1:], len(bucket)]
         return Bars(
             interval_ms=interval_ms,
             open_ms=bucket[starts],
+            close_ms=close_ms[starts],
             open=base.open[starts],
             high=np.maximum.reduceat(base.high, starts),
             low=np.minimum.reduceat(base.low, starts),
@@ -153,6 +189,41 @@ class SymbolReplay:
             trades=np.add.reduceat(base.trades, starts),
             first_base=starts,
             end_base=ends,
+        )
+
+    def _seconds(self) -> Bars:
+        """1s bars synthesised from 1m base bars along the price path (see the module doc)."""
+        base, per = self.base, self.base_interval_ms // SECOND_MS
+        n = len(base.open_ms)
+        rising = base.close >= base.open
+        points = np.stack(
+            [
+                base.open,
+                np.where(rising, base.low, base.high),
+                np.where(rising, base.high, base.low),
+                base.close,
+            ],
+            axis=1,
+        )
+        k = np.arange(per + 1)
+        pos = (k * SECOND_MS / self.base_interval_ms) * 3
+        seg = np.minimum(pos.astype("int64"), 2)
+        prices = points[:, seg] + (points[:, seg + 1] - points[:, seg]) * (pos - seg)
+        shares = (base.trades[:, None] * k[None, :]) // per
+        index = np.repeat(np.arange(n), per)
+        return Bars(
+            interval_ms=SECOND_MS,
+            open_ms=(base.open_ms[:, None] + k[None, :per] * SECOND_MS).ravel(),
+            close_ms=(base.open_ms[:, None] + k[None, 1:] * SECOND_MS - 1).ravel(),
+            open=prices[:, :per].ravel(),
+            high=np.maximum(prices[:, :per], prices[:, 1:]).ravel(),
+            low=np.minimum(prices[:, :per], prices[:, 1:]).ravel(),
+            close=prices[:, 1:].ravel(),
+            volume=np.repeat(base.volume / per, per),
+            quote_volume=np.repeat(base.quote_volume / per, per),
+            trades=np.diff(shares, axis=1).ravel(),
+            first_base=index,
+            end_base=index + 1,
         )
 
     def _closed_rows(self, interval_ms: int, first: int, last: int) -> list[str]:
@@ -171,7 +242,7 @@ class SymbolReplay:
     def _bar(bars: Bars, i: int) -> BarState:
         return BarState(
             open_ms=int(bars.open_ms[i]),
-            close_ms=int(bars.open_ms[i]) + bars.interval_ms - 1,
+            close_ms=int(bars.close_ms[i]),
             open=float(bars.open[i]),
             high=float(bars.high[i]),
             low=float(bars.low[i]),
@@ -230,9 +301,11 @@ class SymbolReplay:
         return self._bar_at(bars, j, now_ms)
 
     def _bar_at(self, bars: Bars, j: int, now_ms: int) -> BarState:
-        open_ms = int(bars.open_ms[j])
-        if now_ms >= open_ms + bars.interval_ms:
+        open_ms, close_ms = int(bars.open_ms[j]), int(bars.close_ms[j])
+        if now_ms > close_ms:
             return self._bar(bars, j)
+        if 0 < bars.interval_ms < self.base_interval_ms:
+            return self._partial_second(bars, j, now_ms)
         b = self.base
         s, e = int(bars.first_base[j]), int(bars.end_base[j])
         done = int(np.searchsorted(b.open_ms[s:e] + self.base_interval_ms, now_ms, side="right"))
@@ -246,7 +319,7 @@ class SymbolReplay:
             parts.append(self._partial_base(s, int(b.open_ms[s])))
         return BarState(
             open_ms=open_ms,
-            close_ms=open_ms + bars.interval_ms - 1,
+            close_ms=close_ms,
             open=parts[0].open,
             high=max(p.high for p in parts),
             low=min(p.low for p in parts),
@@ -254,6 +327,24 @@ class SymbolReplay:
             volume=sum(p.volume for p in parts),
             quote_volume=sum(p.quote_volume for p in parts),
             trades=sum(p.trades for p in parts),
+            closed=False,
+        )
+
+    def _partial_second(self, bars: Bars, j: int, now_ms: int) -> BarState:
+        """A synthesised sub-base bar at `now_ms`: one straight piece of the path so far."""
+        open_ms = int(bars.open_ms[j])
+        frac = (now_ms - open_ms) / (int(bars.close_ms[j]) + 1 - open_ms)
+        first, price = float(bars.open[j]), self.price_at(now_ms)
+        return BarState(
+            open_ms=open_ms,
+            close_ms=int(bars.close_ms[j]),
+            open=first,
+            high=max(first, price),
+            low=min(first, price),
+            close=price,
+            volume=float(bars.volume[j]) * frac,
+            quote_volume=float(bars.quote_volume[j]) * frac,
+            trades=int(int(bars.trades[j]) * frac),
             closed=False,
         )
 
@@ -295,7 +386,7 @@ class SymbolReplay:
             return "[]"
         pieces = self._closed_rows(interval_ms, first, last)
         tail = last - 1
-        if now_ms < int(bars.open_ms[tail]) + interval_ms:
+        if now_ms <= int(bars.close_ms[tail]):
             pieces[-1] = json.dumps(kline_row(self._bar_at(bars, tail, now_ms)))
         return "[" + ",".join(pieces) + "]"
 
@@ -341,10 +432,10 @@ class SymbolReplay:
 
 
 @lru_cache(maxsize=32)
-def _cached(symbol: str, path: str, mtime_ns: int) -> SymbolReplay:
-    return SymbolReplay(symbol, Path(path))
+def _cached(symbol: str, path: str, mtime_ns: int, shift_ms: int) -> SymbolReplay:
+    return SymbolReplay(symbol, Path(path), shift_ms)
 
 
-def load_replay(symbol: str, path: Path) -> SymbolReplay:
-    """A replay of `path`, shared between simulators in one process (it is read-only)."""
-    return _cached(symbol, str(path), path.stat().st_mtime_ns)
+def load_replay(symbol: str, path: Path, shift_ms: int = 0) -> SymbolReplay:
+    """A replay of `path` moved `shift_ms` later, shared between simulators in one process."""
+    return _cached(symbol, str(path), path.stat().st_mtime_ns, shift_ms)
