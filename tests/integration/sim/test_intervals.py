@@ -11,13 +11,14 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
-from openapi_core import OpenAPI
+import yaml
+from openapi_core import Config, OpenAPI
 from websockets.asyncio.client import connect
 
 from tests.helpers import eventually
+from tests.integration.sim import test_contract
 from tests.integration.sim.conftest import call
 from tests.integration.sim.test_contract import check
-from tests.integration.sim.test_contract import openapi as openapi_fixture  # noqa: F401
 from thunes.clock import ManualClock
 from thunes.market.klines import sample_path
 from thunes.sim import Simulator, SimulatorConfig
@@ -25,6 +26,16 @@ from thunes.sim import Simulator, SimulatorConfig
 ONE_MINUTE_SAMPLE = "BTCUSDT-1m-2020-01-01_03.csv.gz"
 DAY0 = 1_577_836_800_000  # 2020-01-01 00:00 UTC, the sample's first bar
 NOW_MS = DAY0 + 86_400_000 + 5 * 3_600_000 + 30_500  # day 2, 05:00:30.5
+
+
+@pytest.fixture(scope="module")
+def openapi() -> OpenAPI:
+    """The contract test's spec, with its corrections (see test_contract)."""
+    with test_contract.SPEC.open() as handle:
+        spec = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    test_contract._markdown_corrections(spec)
+    test_contract._component_paths(spec)
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 
 
 @pytest.fixture
