@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
+import os
 import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
@@ -17,6 +19,7 @@ from thunes.exchange.preflight import PreflightCheck as Check
 from thunes.exchange.preflight import Status
 from thunes.market.klines import KlineFileError, load_klines, sample_path
 from thunes.notify.preflight import telegram_preflight
+from thunes.orchestration.lock import LOCK_NAME
 
 DEFAULT_SIM_FILE = "BTCUSDT-5m-2023Q1.csv.gz"
 STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
@@ -66,6 +69,28 @@ async def _telegram_checks(settings: Settings) -> list[Check]:
     return [Check(name, cast(Status, status), detail) for name, status, detail in rows]
 
 
+def daemon_running(state_dir: Path) -> bool:
+    """A daemon holds this state's lock (probed with a shared lock, released at once)."""
+    try:
+        fd = os.open(state_dir / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the probe's lock
+    return False
+
+
+def _run_check(line: str, daemon_is_running: bool) -> Check:
+    """A refusal of `run` fails, except the health port a running daemon of this state holds."""
+    if daemon_is_running and line.startswith("THUNES_HEALTH_PORT:"):
+        return Check("run", "warn", f"{line} (this state's daemon is running: expected)")
+    return Check("run", "fail", line)
+
+
 def check_run(settings: Settings, offline: bool) -> list[Check]:
     """The very checks `thunes run` makes before starting: each refusal is a failure here."""
     from thunes.app.validate import doctor_problems  # the app: heavy, doctor only
@@ -76,7 +101,8 @@ def check_run(settings: Settings, offline: bool) -> list[Check]:
     except ExchangeError as exc:
         return [Check("run", "warn", f"symbols not checked, the exchange did not answer: {exc}")]
     if problems:
-        return [Check("run", "fail", line) for line in problems]
+        running = daemon_running(settings.state_dir)
+        return [_run_check(line, running) for line in problems]
     what = f"strategy {settings.strategy}, {settings.timeframe} bars of {settings.symbols}"
     if offline and settings.mode is not Mode.SIM:
         return [Check("run", "warn", f"{what}; offline: the exchange's listing not checked")]

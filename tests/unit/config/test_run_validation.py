@@ -189,3 +189,19 @@ async def test_the_daemon_refuses_a_symbol_the_exchange_does_not_list(tmp_path: 
     assert refused.value.problems == ["THUNES_SYMBOLS: DOGEUSDT is not listed on the testnet"]
     audit = (settings.log_dir / "audit_trail.jsonl").read_text()
     assert '"reconciliation"' not in audit
+
+
+def test_doctor_beside_a_running_daemon_warns_about_its_health_port_instead_of_failing(
+    busy_port: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from thunes.orchestration.lock import StateLock
+
+    monkeypatch.setenv("THUNES_HEALTH_PORT", str(busy_port))
+    with StateLock(tmp_path / "state"):
+        assert main(["doctor", "--offline"]) == 0
+    out = flat(capsys.readouterr().out)
+    assert f"warn run: THUNES_HEALTH_PORT: cannot listen on 127.0.0.1:{busy_port}" in out
+    assert "this state's daemon is running" in out
