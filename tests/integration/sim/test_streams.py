@@ -86,9 +86,11 @@ async def test_subscribe_on_the_bare_endpoint(sim: Simulator) -> None:
         assert (await next_json(ws))["s"] == "ETHUSDT"
 
 
-async def test_unknown_stream_is_refused(sim: Simulator, http: aiohttp.ClientSession) -> None:
-    async with http.get(f"{sim.base_url}/ws/nopeusdt@bookTicker") as response:
-        assert response.status == 400
+async def test_plain_http_on_a_stream_path_is_refused(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(f"{sim.base_url}/ws/btcusdt@bookTicker") as response:
+        assert response.status == 400  # no WebSocket upgrade
 
 
 async def test_server_pings_and_keeps_clients_that_pong(sim_config: SimulatorConfig) -> None:
