@@ -19,8 +19,10 @@ from thunes.cli.parsing import port_number, positive_float, positive_int
 from thunes.clock import SimClock
 from thunes.market.klines import KlineFileError, symbol_from_filename
 from thunes.sim import Simulator, SimulatorConfig, default_data, replay_clock
+from thunes.sim.wallclock import wall_clock_config
 
 EXIT_USAGE = 2
+DEFAULT_SPEED = 60.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--speed", type=positive_float, default=60.0, help="simulated seconds per real second"
+        "--speed",
+        type=positive_float,
+        default=DEFAULT_SPEED,
+        help="simulated seconds per real second",
     )
     parser.add_argument(
         "--data", type=Path, nargs="+", help="kline files to replay (default: bundled samples)"
@@ -49,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--fee-rate", type=_fee_rate, default=Decimal("0.001"), help="fee rate per fill"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("replay", "wall"),
+        default="replay",
+        help="replay: simulated time in the data's past (default); wall: exchange time is now, "
+        "the data shifted to it, at real speed",
     )
     parser.set_defaults(handler=run)
 
@@ -85,6 +97,8 @@ def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], Simulator
             balances[asset.upper()] = Decimal(amount)
         except InvalidOperation:
             problems.append(f"--balance {item}: expected ASSET=AMOUNT")
+    if args.clock == "wall":
+        problems += [f"{flag} cannot be used with --clock wall" for flag in _wall_conflicts(args)]
     if problems:
         return problems, None
     try:
@@ -105,7 +119,15 @@ def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], Simulator
     )
     if balances:
         config = dataclasses.replace(config, balances=balances)
+    if args.clock == "wall":
+        config = wall_clock_config(config)
     return [], config
+
+
+def _wall_conflicts(args: argparse.Namespace) -> list[str]:
+    """Options that set the replay's time, which the wall clock fixes to now at real speed."""
+    conflicts = ["--start"] if args.start else []
+    return conflicts + (["--speed"] if args.speed != DEFAULT_SPEED else [])
 
 
 async def _serve(config: SimulatorConfig, host: str, port: int) -> str | None:

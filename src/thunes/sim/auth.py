@@ -72,7 +72,13 @@ def _without_signature(payload: str) -> tuple[str, str | None]:
 
 
 def check_signature(query: str, body: str, secret: str) -> None:
-    """HMAC-SHA256 over the query string followed by the body, `signature` removed."""
+    """HMAC-SHA256 over exactly the query string followed by the body, `signature` removed.
+
+    "The signature payload of your request is the query string concatenated without separator
+    to the HTTP body." (rest-api.md): `query&body` is not the same payload, and a payload signed
+    before percent-encoding no longer matches ("percent-encode payloads before computing
+    signatures", CHANGELOG 2025-12-17).
+    """
     query_part, sig_q = _without_signature(query)
     body_part, sig_b = _without_signature(body)
     signature = sig_q or sig_b
@@ -80,13 +86,7 @@ def check_signature(query: str, body: str, secret: str) -> None:
         raise SimError(
             -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
         )
-    payload = (
-        query_part + body_part if not (query_part and body_part) else f"{query_part}&{body_part}"
-    )
-    key = secret.encode()
-    wanted = unquote_plus(signature).lower()
-    for candidate in (payload, unquote_plus(payload), query_part + body_part):
-        digest = hmac.new(key, candidate.encode(), hashlib.sha256).hexdigest()
-        if hmac.compare_digest(digest, wanted):
-            return
-    raise SimError(-1022, "Signature for this request is not valid.")
+    payload = query_part + body_part
+    digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(digest, unquote_plus(signature).lower()):
+        raise SimError(-1022, "Signature for this request is not valid.")

@@ -58,6 +58,8 @@ class SimulatorConfig:
     stream_interval: float = 0.1
     ws_ping_interval: float = 20.0
     ban_after_429s: int = 3
+    # Milliseconds the replay is moved later in time (`wall_clock`: exchange time is now).
+    shift_ms: int = 0
 
     def resolved_clock(self) -> Clock:
         """The configured clock, or a 60× replay clock after a 30-day warm-up."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Mapping
 
@@ -12,6 +13,7 @@ WEIGHTS = {
     "time": 1,
     "exchangeInfo": 20,
     "klines": 2,
+    "uiKlines": 2,
     "avgPrice": 2,
     "ticker/price": 2,
     "ticker/bookTicker": 2,
@@ -20,20 +22,61 @@ WEIGHTS = {
     "allOrders": 20,
     "myTrades": 20,
     "account": 20,
+    "trades": 25,
+    "historicalTrades": 25,
+    "aggTrades": 4,
+    "account/commission": 20,
+    "rateLimit/order": 40,
 }
 
 
+def _int(query: Mapping[str, str], name: str, default: int) -> int:
+    raw = query.get(name) or ""
+    return int(raw) if raw.isdigit() and len(raw) <= 20 else default
+
+
+def _symbol_count(query: Mapping[str, str]) -> int | None:
+    """How many symbols a request names (None: all of them); a malformed list counts as one."""
+    if query.get("symbol"):
+        return 1
+    raw = query.get("symbols")
+    if not raw:
+        return None
+    try:
+        listed = json.loads(raw)
+    except ValueError:
+        return 1
+    return len(listed) if isinstance(listed, list) else 1
+
+
+def _per_symbol(query: Mapping[str, str]) -> int:
+    """ticker and ticker/tradingDay: "4 for each requested symbol", capped at 200 past 50."""
+    count = _symbol_count(query) or 1
+    return 200 if count > 50 else 4 * count
+
+
+def _ticker_24h(query: Mapping[str, str]) -> int:
+    count = _symbol_count(query)
+    if count is None:
+        return 80
+    return 2 if count <= 20 else 40 if count <= 100 else 80
+
+
 def request_weight(endpoint: str, method: str, query: Mapping[str, str]) -> int:
-    """The documented weight of one request."""
+    """The documented weight of one request (rest-api.md); malformed values count as defaults."""
     if endpoint == "depth":
-        limit = int(query.get("limit", "100") or 100)
+        limit = _int(query, "limit", 100)
         return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
     if endpoint in ("ticker/price", "ticker/bookTicker") and "symbol" not in query:
         return 4
     if endpoint == "ticker/24hr":
-        return 2 if "symbol" in query else 80
-    if endpoint == "openOrders" and "symbol" not in query:
-        return 80
+        return _ticker_24h(query)
+    if endpoint in ("ticker", "ticker/tradingDay"):
+        return _per_symbol(query)
+    if endpoint == "order/test":
+        return 20 if (query.get("computeCommissionRates") or "").lower() == "true" else 1
+    if endpoint == "openOrders":
+        return 1 if method == "DELETE" else 6 if "symbol" in query else 80
     if endpoint == "order" and method == "GET":
         return 4
     if endpoint == "myTrades" and "orderId" in query:

@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -25,6 +26,7 @@ from thunes.sim.faults import FaultInjector
 from thunes.sim.limits import SlidingCounter, request_weight
 from thunes.sim.market import Market
 from thunes.sim.orders import SimError
+from thunes.sim.replay import load_replay
 from thunes.sim.rest import RestApi, json_response
 from thunes.sim.streams import StreamHub
 from thunes.sim.venue import account_json, exchange_info_json
@@ -42,6 +44,14 @@ def _corrupt(response: web.StreamResponse, rewrite: Callable[[Any], Any] | None)
         response.text = json.dumps(rewrite(json.loads(response.text)))
 
 
+async def _weighed(request: web.Request, endpoint: str) -> Mapping[str, str]:
+    """The parameters a request's weight depends on: the query, and order/test's form body."""
+    if endpoint != "order/test" or not request.can_read_body:
+        return request.query
+    body = (await request.read()).decode(errors="replace")
+    return {**dict(parse_qsl(body)), **request.query}
+
+
 class Simulator:
     """A Binance-compatible spot exchange on 127.0.0.1, replaying historical klines."""
 
@@ -53,6 +63,10 @@ class Simulator:
         self.wire_clock = wire_clock or SystemClock()
         self.faults = FaultInjector()
         self.market = Market(self.config.data, self.clock, self.faults)
+        if self.config.shift_ms:  # the wall-clock option: the same data, moved in time
+            shift = self.config.shift_ms
+            data = self.config.data.items()
+            self.market.replays = {s: load_replay(s, p, shift) for s, p in data}
         self.exchange = Exchange(self.market.rules, self.config.fee_rate, self.config.balances)
         self.weights = SlidingCounter(self.wire_clock, 60.0)
         self.orders_10s = SlidingCounter(self.wire_clock, 10.0)
@@ -274,7 +288,8 @@ class Simulator:
         if faults.take_drop():
             await self.lose_response(request, hang=0.0)
         endpoint = path.removeprefix("/api/v3/")
-        refusal, used = self._rate_gate(request_weight(endpoint, request.method, request.query))
+        weight = request_weight(endpoint, request.method, await _weighed(request, endpoint))
+        refusal, used = self._rate_gate(weight)
         status = faults.take_fail(path) if refusal is None else None
         if refusal is not None:
             response: web.StreamResponse = refusal

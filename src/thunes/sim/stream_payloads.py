@@ -15,12 +15,12 @@ Rules that matter to clients:
   the update id is the simulated time in 100 ms steps, the number `/depth` answers as
   `lastUpdateId`. An event covers the ids `U = previous u + 1` to `u = id(now)` and carries
   every level of the book (`Market.order_book`, the one `/depth` shows) that differs from the
-  book of the stream's previous event: new or changed sizes, and 0 for a level that went. The
-  first event of a stream has `U = u`. A client that follows "How to manage a local order book
-  correctly" with a snapshot taken at the moment of an event ends with exactly the book of a
-  fresh `/depth`; the replayed book moves every millisecond with the price, so a snapshot taken
-  between two events may keep levels neither event names (Binance's own note: the snapshot
-  and the diffs together are the book, levels outside them are unknown).
+  book of the stream's previous event, or from a book `/depth` served since (new or changed
+  sizes, and 0 for a level that went). The replayed book moves with the price every
+  millisecond, so a snapshot taken between two events holds levels neither event has; the
+  simulator remembers what `/depth` served and the next event resets those levels too. So a
+  client following "How to manage a local order book correctly" ends with exactly the book of a
+  fresh `/depth`, whenever it took its snapshot. The first event of a stream has `U = u`.
 - Partial depth (`depth<5|10|20>[@100ms]`): the top levels with `lastUpdateId`, when it changed.
 """
 
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from thunes.sim.book import Book
 from thunes.sim.replay import BarState, UnknownInterval
 from thunes.sim.subscriptions import Route
 from thunes.sim.venue import ticker_24h_json
@@ -39,6 +40,7 @@ from thunes.sim.venue import ticker_24h_json
 if TYPE_CHECKING:
     from thunes.sim.server import Simulator
 
+MAX_SERVED = 1000  # /depth snapshots remembered per symbol between two diff-depth events
 LIVE = 2**62  # cutoff of a live update: every subscriber receives it
 Texts = list[tuple[str, int]]
 # `<symbol>@ticker` field ← the `/ticker/24hr` field it carries.
@@ -87,11 +89,24 @@ class _Trade:
     buyer_maker: bool
 
 
+Side = dict[Decimal, Decimal]  # price -> quantity
+
+
 @dataclass
 class _DiffState:
+    symbol: str
     last_u: int
-    bids: dict[Decimal, Decimal]
-    asks: dict[Decimal, Decimal]
+    bids: Side
+    asks: Side
+
+
+@dataclass
+class _Served:
+    """A book `/depth` served (its update id is at most the one it answered)."""
+
+    update_id: int
+    bids: Side
+    asks: Side
 
 
 class Payloads:
@@ -106,6 +121,8 @@ class Payloads:
         self._trade_id = 0
         self._last_price: dict[str, Decimal] = {}
         self._trades: dict[str, tuple[int, _Trade | None]] = {}
+        self._served: dict[str, list[_Served]] = {}
+        sim.market.depth_listeners.append(self._depth_served)
 
     def forget(self, names: set[str]) -> None:
         """Drop the state of streams nobody subscribes to any more."""
@@ -268,6 +285,13 @@ class Payloads:
         }
         return [(json.dumps(body), LIVE)]
 
+    def _depth_served(self, symbol: str, book: Book) -> None:
+        """Remember a `/depth` snapshot until no diff-depth event can follow it any more."""
+        update_id = book_update_id(self.sim.market.now_ms())
+        served = self._served.setdefault(symbol, [])
+        served.append(_Served(update_id, dict(book.bids()), dict(book.asks())))
+        self._prune_served(symbol, update_id)
+
     def _diff_depth(self, name: str, symbol: str, now: int) -> Texts:
         update_id = book_update_id(now)
         state = self._diff.get(name)
@@ -275,19 +299,31 @@ class Payloads:
             return []  # no new id yet (or a clock set back): wait for the next one
         book = self.sim.market.order_book(symbol, now)
         bids, asks = dict(book.bids()), dict(book.asks())
+        old_bids: list[Side] = []
+        old_asks: list[Side] = []
+        if state is not None:
+            served = [s for s in self._served.get(symbol, ()) if s.update_id >= state.last_u]
+            old_bids = [state.bids, *(s.bids for s in served)]
+            old_asks = [state.asks, *(s.asks for s in served)]
         first_u = update_id if state is None else state.last_u + 1
-        old_bids = {} if state is None else state.bids
-        old_asks = {} if state is None else state.asks
-        self._diff[name] = _DiffState(update_id, bids, asks)
+        self._diff[name] = _DiffState(symbol, update_id, bids, asks)
+        self._prune_served(symbol, update_id)
         body = {"e": "depthUpdate", "E": now, "s": symbol, "U": first_u, "u": update_id}
         body.update(b=_changes(old_bids, bids, reverse=True), a=_changes(old_asks, asks))
         return [(json.dumps(body), LIVE)]
 
+    def _prune_served(self, symbol: str, now_id: int) -> None:
+        """Keep the snapshots a coming event must reset: those from the oldest stream's last
+        event on (or from this 100 ms, for a stream yet to send its first), at most MAX_SERVED.
+        """
+        oldest = min((s.last_u for s in self._diff.values() if s.symbol == symbol), default=now_id)
+        kept = [s for s in self._served.get(symbol, ()) if s.update_id >= min(oldest, now_id)]
+        self._served[symbol] = kept[-MAX_SERVED:]
 
-def _changes(
-    old: dict[Decimal, Decimal], new: dict[Decimal, Decimal], reverse: bool = False
-) -> list[list[str]]:
-    """Levels whose size changed between two books of one side (0 where a level went)."""
-    changed = {p: q for p, q in new.items() if old.get(p) != q}
-    changed.update((p, Decimal(0)) for p in old if p not in new)
+
+def _changes(olds: list[Side], new: Side, reverse: bool = False) -> list[list[str]]:
+    """Levels of `new` that differ from any earlier book, and 0 for levels that went."""
+    changed = {p: q for p, q in new.items() if not olds or any(o.get(p) != q for o in olds)}
+    for old in olds:
+        changed.update((p, Decimal(0)) for p in old if p not in new)
     return _levels(sorted(changed.items(), reverse=reverse))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from thunes.sim.exchange import ORDER_TYPES
-from thunes.sim.orders import fmt
+from thunes.sim.orders import STOP_TYPES, fmt
+from thunes.sim.tickers import ticker_24h
 
 if TYPE_CHECKING:
     from thunes.sim.server import Simulator
 
+ORDER_TYPES = frozenset({"MARKET", "LIMIT", "LIMIT_MAKER", *STOP_TYPES})
+ORDERS_PER_DAY = 200_000
 STP_MODES = ["NONE", "EXPIRE_MAKER", "EXPIRE_TAKER", "EXPIRE_BOTH", "DECREMENT"]
 
 
@@ -64,7 +66,12 @@ def exchange_info_json(sim: Simulator, symbols: list[str]) -> dict[str, Any]:
                 "intervalNum": 10,
                 "limit": config.order_limit_10s,
             },
-            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200_000},
+            {
+                "rateLimitType": "ORDERS",
+                "interval": "DAY",
+                "intervalNum": 1,
+                "limit": ORDERS_PER_DAY,
+            },
             {
                 "rateLimitType": "RAW_REQUESTS",
                 "interval": "MINUTE",
@@ -110,42 +117,6 @@ def account_json(sim: Simulator, omit_zero: bool) -> dict[str, Any]:
     }
 
 
-DAY_MS = 86_400_000
-
-
 def ticker_24h_json(sim: Simulator, symbol: str) -> dict[str, Any]:
     """Rolling 24-hour statistics of the replayed market, as `GET /api/v3/ticker/24hr`."""
-    market = sim.market
-    replay, rules = market.replays[symbol], market.rules[symbol]
-    now = market.now_ms()
-    start = now - DAY_MS
-    last = market.price(symbol, now)
-    opened = market.price(symbol, start)
-    low, high = replay.price_range(start, now)
-    volume, quote_volume, count = replay.volume_between(start, now)
-    bid, ask = market.book(symbol, now)
-    change = last - opened
-    weighted = Decimal(repr(quote_volume / volume)) if volume else last
-    return {
-        "symbol": symbol,
-        "priceChange": fmt(change),
-        "priceChangePercent": f"{change / opened * 100:.3f}",
-        "weightedAvgPrice": fmt(rules.round_price(weighted)),
-        "prevClosePrice": fmt(opened),
-        "lastPrice": fmt(last),
-        "lastQty": fmt(rules.step_size),
-        "bidPrice": fmt(bid),
-        "bidQty": fmt(market.book_qty(symbol, bid)),
-        "askPrice": fmt(ask),
-        "askQty": fmt(market.book_qty(symbol, ask)),
-        "openPrice": fmt(opened),
-        "highPrice": fmt(max(rules.round_price(Decimal(repr(high))), last)),
-        "lowPrice": fmt(min(rules.round_price(Decimal(repr(low))), last)),
-        "volume": fmt(Decimal(repr(volume))),
-        "quoteVolume": fmt(Decimal(repr(quote_volume))),
-        "openTime": start,
-        "closeTime": now,
-        "firstId": 0,
-        "lastId": count - 1,
-        "count": count,
-    }
+    return ticker_24h(sim, sim.rest.market.tape(symbol), symbol)

@@ -169,3 +169,27 @@ async def test_diff_depth_update_ids_follow_on(sim: Simulator, clock: ManualCloc
     assert events[0]["U"] == events[0]["u"]
     for before, after in itertools.pairwise(events):
         assert after["U"] == before["u"] + 1 and after["u"] == after["E"] // 100
+
+
+async def test_local_book_from_a_snapshot_between_events_equals_a_fresh_depth(
+    sim: Simulator, http: aiohttp.ClientSession, clock: ManualClock
+) -> None:
+    async with connect(f"{sim.ws_url}/ws/btcusdt@depth@100ms") as ws:
+        await eventually(lambda: sim.streams.connections)
+        await sim.publish_tick()
+        first = await next_json(ws)
+        books: list[LocalBook] = []
+        for pause in (0.35, 1.2):  # two clients, each snapshotting between two events
+            clock.advance(pause)
+            snapshot = await rest(http, sim, "depth", symbol="BTCUSDT", limit=5000)
+            assert snapshot["bids"][0] != first["b"][0]  # the book moved since the event
+            assert snapshot["lastUpdateId"] >= first["U"]
+            books.append(LocalBook(snapshot))
+            clock.advance(2)
+            await sim.publish_tick()
+            event = await next_json(ws)
+            assert event["U"] <= snapshot["lastUpdateId"] + 1 <= event["u"]
+            for book in books:
+                assert book.apply(event)
+        fresh = await rest(http, sim, "depth", symbol="BTCUSDT", limit=5000)
+    assert [book.as_depth() for book in books] == [fresh, fresh]
