@@ -58,6 +58,9 @@ class SimulatorConfig:
     stream_interval: float = 0.1
     ws_ping_interval: float = 20.0
     ban_after_429s: int = 3
+    # Fill every taker whole at the best price and every reached resting order whole (the
+    # simple model, for tests comparing with a backtest); off, orders walk the book.
+    best_price_fills: bool = False
     # Milliseconds the replay is moved later in time (`wall_clock`: exchange time is now).
     shift_ms: int = 0
 

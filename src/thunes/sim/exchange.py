@@ -1,22 +1,32 @@
 """The matching engine of the simulated account: validate, lock funds, fill, charge fees.
 
-MARKET orders fill at once at the bid/ask around the replayed price. LIMIT orders that cross take
-the bid/ask; the others rest and fill at their limit price once the replayed price reaches it.
-STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders wait for their stop price, then behave as LIMIT.
-Commission is charged in the asset received (base on BUY, quote on SELL), as Binance does
-without a BNB discount.
+MARKET orders walk the book the market publishes (see `book` and `matching`): one fill per
+level, each at its own price; what the book cannot give expires (status EXPIRED with
+executedQty < origQty, as faqs_market_orders_faq.md describes: "your MARKET order will be
+partially filled to the extent of available liquidity, and the remaining quantity will
+expire"). LIMIT orders that cross walk it up to their price; the rest rests (GTC) or expires
+(IOC; FOK expires whole unless the book fills all of it). Resting orders fill at their limit
+price when the replayed price reaches it, partially when it only touched it. STOP_LOSS_LIMIT
+and TAKE_PROFIT_LIMIT orders wait for their stop price, then behave as LIMIT.
+
+With `depth_fills=False` (or no market, as in unit tests) every taker fills whole at the best
+price and resting orders fill whole when reached: the simple model, kept for tests that compare
+with a backtest. Commission is charged in the asset received (base on BUY, quote on SELL), as
+Binance does without a BNB discount.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from thunes.sim.filters import FilterFailure, SymbolRules
+from thunes.sim.admission import ORDER_TYPES as ORDER_TYPES
+from thunes.sim.admission import Context, parse_order
+from thunes.sim.book import Level, MarketView
+from thunes.sim.filters import SymbolRules
+from thunes.sim.matching import Walk, floor_steps, reached, volume_at_or_better, walk
 from thunes.sim.orders import (
     STOP_TYPES,
-    ZERO,
     Balance,
     Order,
     SimError,
@@ -27,42 +37,26 @@ from thunes.sim.orders import (
     trade_to_dict,
 )
 
-CLIENT_ID = re.compile(r"[a-zA-Z0-9\-_]{1,36}")
-ORDER_TYPES = frozenset({"MARKET", "LIMIT", "LIMIT_MAKER", *STOP_TYPES})
-TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK"})
 COMMISSION_QUANTUM = Decimal("0.00000001")
 INSUFFICIENT = "Account has insufficient balance for requested action."
-
-
-def _mandatory(name: str) -> SimError:
-    return SimError(
-        -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-    )
-
-
-def _decimal(params: dict[str, str], name: str, required: bool = False) -> Decimal | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise _mandatory(name)
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise _mandatory(name) from None
-    if not value.is_finite():
-        raise _mandatory(name)
-    return value
+UNLIMITED = Decimal("Infinity")
 
 
 class Exchange:
     """Balances, orders and trades of the one simulated account."""
 
     def __init__(
-        self, rules: dict[str, SymbolRules], fee_rate: Decimal, balances: dict[str, Decimal]
+        self,
+        rules: dict[str, SymbolRules],
+        fee_rate: Decimal,
+        balances: dict[str, Decimal],
+        market: MarketView | None = None,
+        depth_fills: bool = True,
     ):
         self.rules = rules
         self.fee_rate = fee_rate
+        self.market = market
+        self.depth_fills = depth_fills and market is not None
         self.balances: dict[str, Balance] = {
             a: Balance(free=Decimal(v)) for a, v in balances.items()
         }
@@ -119,19 +113,15 @@ class Exchange:
         self, params: dict[str, str], bid: Decimal, ask: Decimal, now_ms: int
     ) -> tuple[Order, list[Trade]]:
         """Validate and execute one new order; raise SimError as Binance would answer."""
-        order = self._new_order(params, bid, ask, now_ms)
+        order, taking = self._new_order(params, bid, ask, now_ms)
         trades: list[Trade] = []
-        if order.type == "MARKET":
-            trades = self._take(order, bid, ask, now_ms)
-        elif order.type in STOP_TYPES:
+        if order.type in STOP_TYPES:
             if self._stop_reached(order, bid, ask):
                 raise SimError(-2010, "Order would trigger immediately.")
             order.working = False
             self._rest(order)
-        elif self._crosses(order, bid, ask):
-            if order.type == "LIMIT_MAKER":
-                raise SimError(-2010, "Order would immediately match and take.")
-            trades = self._take(order, bid, ask, now_ms)
+        elif taking is not None:
+            trades = self._take(order, taking, now_ms)
         elif order.time_in_force == "GTC":
             self._rest(order)
         else:
@@ -146,101 +136,60 @@ class Exchange:
         """Run every check of `place` without executing (for POST /api/v3/order/test)."""
         self._new_order(params, bid, ask, now_ms)
 
-    def _new_order(self, params: dict[str, str], bid: Decimal, ask: Decimal, now_ms: int) -> Order:
+    def _new_order(
+        self, params: dict[str, str], bid: Decimal, ask: Decimal, now_ms: int
+    ) -> tuple[Order, Walk | None]:
+        """The checked order, and for one that takes from the book, what the book gives it."""
         rules = self.symbol_rules(params.get("symbol"))
-        side = params.get("side") or ""
-        if side not in ("BUY", "SELL"):
-            raise SimError(-1117, "Invalid side.") if side else _mandatory("side")
-        kind = params.get("type") or ""
-        if kind not in ORDER_TYPES:
-            raise SimError(-1116, "Invalid orderType.") if kind else _mandatory("type")
-        client_id = params.get("newClientOrderId") or f"sim-{self._next_order_id}"
-        if not CLIENT_ID.fullmatch(client_id):
-            raise SimError(
-                -1100,
-                "Illegal characters found in parameter 'newClientOrderId'; "
-                "legal range is '^[a-zA-Z0-9-_]{1,36}$'.",
-            )
-        if (rules.symbol, client_id) in self._open_by_client:
+        order = parse_order(params, rules, self._context(rules, bid, ask, now_ms),
+                            self._next_order_id, now_ms)
+        if (rules.symbol, order.client_order_id) in self._open_by_client:
             raise SimError(-2010, "Duplicate order sent.")
-        tif = params.get("timeInForce", "")
-        price = stop = quote_qty = ZERO
-        if kind == "MARKET":
-            qty, quote_qty = self._market_qty(params, rules, bid, ask)
-            tif = "GTC"
-        else:
-            if kind != "LIMIT_MAKER" and tif not in TIME_IN_FORCE:
-                raise SimError(-1115, "Invalid timeInForce.") if tif else _mandatory("timeInForce")
-            tif = tif or "GTC"
-            price = _decimal(params, "price", required=True) or ZERO
-            qty = _decimal(params, "quantity", required=True) or ZERO
-            if kind in STOP_TYPES:
-                stop = _decimal(params, "stopPrice", required=True) or ZERO
-        self._check_filters(rules, kind, qty, price, stop, bid, ask, quote_qty)
-        order = Order(
-            symbol=rules.symbol,
-            order_id=self._next_order_id,
-            client_order_id=client_id,
-            side=side,
-            type=kind,
-            time_in_force=tif,
-            price=price,
-            orig_qty=qty,
-            time_ms=now_ms,
-            stop_price=stop,
-            orig_quote_qty=quote_qty,
-            update_ms=now_ms,
+        taking = None
+        if order.type == "MARKET" or (
+            order.type not in STOP_TYPES and self._crosses(order, bid, ask)
+        ):
+            if order.type == "LIMIT_MAKER":
+                raise SimError(-2010, "Order would immediately match and take.")
+            taking = self._walk(order, rules, bid, ask, now_ms)
+        self._check_funds(order, rules, taking)
+        return order, taking
+
+    def _context(self, rules: SymbolRules, bid: Decimal, ask: Decimal, now_ms: int) -> Context:
+        average = (
+            self.market.avg_price(rules.symbol, now_ms) if self.market else (bid + ask) / 2
         )
-        self._check_funds(order, rules, ask)
-        return order
+        open_orders = self.open_orders(rules.symbol)
+        algo = sum(1 for o in open_orders if o.type in STOP_TYPES)
+        return Context(bid, ask, average, len(open_orders), algo)
 
-    def _market_qty(
-        self, params: dict[str, str], rules: SymbolRules, bid: Decimal, ask: Decimal
-    ) -> tuple[Decimal, Decimal]:
-        qty = _decimal(params, "quantity")
-        quote = _decimal(params, "quoteOrderQty")
-        if (qty is None) == (quote is None):
-            raise SimError(
-                -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
-            )
-        if quote is not None:
-            if quote <= 0:
-                raise _mandatory("quoteOrderQty")
-            price = ask if params.get("side") == "BUY" else bid
-            return rules.floor_qty(quote / price), quote
-        assert qty is not None
-        return qty, ZERO
+    def _levels(self, symbol: str, buy: bool, bid: Decimal, ask: Decimal, now_ms: int) -> Any:
+        if not self.depth_fills or self.market is None:
+            best: list[Level] = [(ask if buy else bid, UNLIMITED)]
+            return best
+        book = self.market.order_book(symbol, now_ms)
+        return book.asks() if buy else book.bids()
 
-    @staticmethod
-    def _check_filters(
-        rules: SymbolRules,
-        kind: str,
-        qty: Decimal,
-        price: Decimal,
-        stop: Decimal,
-        bid: Decimal,
-        ask: Decimal,
-        quote_qty: Decimal,
-    ) -> None:
-        try:
-            if kind != "MARKET":
-                rules.check_price(price)
-                if kind in STOP_TYPES:
-                    rules.check_price(stop)
-            rules.check_lot(qty, market=kind == "MARKET")
-            if kind == "MARKET":
-                rules.check_notional((bid + ask) / 2, qty)
-            else:
-                rules.check_notional(price, qty)
-        except FilterFailure as failure:
-            raise SimError(-1013, str(failure)) from None
+    def _walk(
+        self, order: Order, rules: SymbolRules, bid: Decimal, ask: Decimal, now_ms: int
+    ) -> Walk:
+        buy = order.side == "BUY"
+        levels = self._levels(order.symbol, buy, bid, ask, now_ms)
+        limit = None if order.type == "MARKET" else order.price
+        if order.orig_quote_qty > 0:
+            return walk(levels, buy, rules.step_size, quote=order.orig_quote_qty, limit=limit)
+        return walk(levels, buy, rules.step_size, qty=order.orig_qty, limit=limit)
 
-    def _check_funds(self, order: Order, rules: SymbolRules, ask: Decimal) -> None:
-        if order.side == "BUY":
-            price = ask if order.type == "MARKET" else max(order.price, ZERO)
-            needed, asset = order.orig_qty * price, rules.quote_asset
-        else:
+    def _check_funds(self, order: Order, rules: SymbolRules, taking: Walk | None) -> None:
+        if order.side == "SELL":
             needed, asset = order.orig_qty, rules.base_asset
+        elif order.type != "MARKET":
+            needed, asset = order.orig_qty * order.price, rules.quote_asset
+        elif order.orig_quote_qty > 0:
+            needed, asset = order.orig_quote_qty, rules.quote_asset
+        else:
+            assert taking is not None
+            needed, asset = taking.cost, rules.quote_asset
         if self.balance(asset).free < needed:
             raise SimError(-2010, INSUFFICIENT)
 
@@ -256,20 +205,35 @@ class Exchange:
         return low <= order.stop_price if falling else high >= order.stop_price
 
     def _rest(self, order: Order) -> None:
+        """Put the order's remaining quantity on the book, locking what it may spend."""
         rules = self.rules[order.symbol]
         asset, amount = (
-            (rules.quote_asset, order.orig_qty * order.price)
+            (rules.quote_asset, order.remaining * order.price)
             if order.side == "BUY"
-            else (rules.base_asset, order.orig_qty)
+            else (rules.base_asset, order.remaining)
         )
         balance = self.balance(asset)
         balance.free -= amount
         balance.locked += amount
         self._open_by_client[(order.symbol, order.client_order_id)] = order.order_id
 
-    def _take(self, order: Order, bid: Decimal, ask: Decimal, now_ms: int) -> list[Trade]:
-        price = ask if order.side == "BUY" else bid
-        return [self._fill(order, price, order.remaining, now_ms, maker=False, locked=False)]
+    def _take(self, order: Order, taking: Walk, now_ms: int) -> list[Trade]:
+        """Apply a taker's walk: its fills, then expire or rest what the book did not give."""
+        if order.time_in_force == "FOK" and taking.qty < order.orig_qty:
+            order.status = "EXPIRED"
+            return []
+        if order.orig_quote_qty > 0 and not taking.exhausted:
+            order.orig_qty = taking.qty  # a quote order that spent its money is complete
+        trades = [
+            self._fill(order, price, qty, now_ms, maker=False, locked=False)
+            for price, qty in taking.fills
+        ]
+        if order.remaining > 0:
+            if order.type == "MARKET" or order.time_in_force != "GTC":
+                order.status = "EXPIRED"
+            else:
+                self._rest(order)
+        return trades
 
     def _fill(
         self, order: Order, price: Decimal, qty: Decimal, now_ms: int, maker: bool, locked: bool
@@ -318,20 +282,40 @@ class Exchange:
             self._open_by_client.pop((order.symbol, order.client_order_id), None)
         return trade
 
-    def match(self, symbol: str, low: Decimal, high: Decimal, now_ms: int) -> list[Trade]:
-        """Fill resting orders of `symbol` that the price range [low, high] reached."""
+    def match(
+        self, symbol: str, low: Decimal, high: Decimal, now_ms: int, volume: Decimal | None = None
+    ) -> list[Trade]:
+        """Fill resting orders of `symbol` that the price range [low, high] reached.
+
+        `volume` is what the replay traded over the range (see `matching`); without it (or
+        with `depth_fills` off) a reached order fills whole.
+        """
         trades: list[Trade] = []
-        for order in self.open_orders(symbol):
+        taken = {"BUY": Decimal(0), "SELL": Decimal(0)}
+        for order in self._by_priority(symbol):
             if not order.working:
                 if not self._stop_reached(order, low, high):
                     continue
                 order.working, order.working_ms, order.update_ms = True, now_ms, now_ms
-            reached = low <= order.price if order.side == "BUY" else high >= order.price
-            if reached:
-                trades.append(
-                    self._fill(order, order.price, order.remaining, now_ms, maker=True, locked=True)
-                )
+            buy = order.side == "BUY"
+            if not reached(buy, order.price, low, high):
+                continue
+            qty = order.remaining
+            if volume is not None and self.depth_fills:
+                rules = self.rules[symbol]
+                there = volume_at_or_better(buy, order.price, low, high, volume, rules.tick_size)
+                qty = min(qty, floor_steps(there - taken[order.side], rules.step_size))
+                taken[order.side] += max(qty, Decimal(0))
+            if qty > 0:
+                trades.append(self._fill(order, order.price, qty, now_ms, maker=True, locked=True))
         return trades
+
+    def _by_priority(self, symbol: str) -> list[Order]:
+        """Open orders, best price first (highest buy, lowest sell), then the oldest."""
+        return sorted(
+            self.open_orders(symbol),
+            key=lambda o: (o.side, -o.price if o.side == "BUY" else o.price, o.order_id),
+        )
 
     # ---- cancelling --------------------------------------------------------------------------
 

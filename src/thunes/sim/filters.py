@@ -36,6 +36,13 @@ class SymbolRules:
     market_max_qty: Decimal
     min_notional: Decimal = Decimal("5")
     max_notional: Decimal = Decimal("9000000")
+    bid_multiplier_up: Decimal = Decimal("5")
+    bid_multiplier_down: Decimal = Decimal("0.2")
+    ask_multiplier_up: Decimal = Decimal("5")
+    ask_multiplier_down: Decimal = Decimal("0.2")
+    avg_price_mins: int = 5
+    max_num_orders: int = 200
+    max_num_algo_orders: int = 5
 
     @property
     def base_precision(self) -> int:
@@ -63,6 +70,23 @@ class SymbolRules:
             raise FilterFailure("LOT_SIZE")
         if market and qty > self.market_max_qty:
             raise FilterFailure("MARKET_LOT_SIZE")
+
+    def check_percent_price(self, side: str, price: Decimal, average: Decimal) -> None:
+        """PERCENT_PRICE_BY_SIDE: a BUY within [avg * bidDown, avg * bidUp], a SELL likewise."""
+        up, down = (
+            (self.bid_multiplier_up, self.bid_multiplier_down)
+            if side == "BUY"
+            else (self.ask_multiplier_up, self.ask_multiplier_down)
+        )
+        if price > average * up or price < average * down:
+            raise FilterFailure("PERCENT_PRICE_BY_SIDE")
+
+    def check_open_orders(self, open_orders: int, open_algo: int, algo: bool) -> None:
+        """MAX_NUM_ORDERS (algo orders count too) and MAX_NUM_ALGO_ORDERS, for one more order."""
+        if open_orders >= self.max_num_orders:
+            raise FilterFailure("MAX_NUM_ORDERS")
+        if algo and open_algo >= self.max_num_algo_orders:
+            raise FilterFailure("MAX_NUM_ALGO_ORDERS")
 
     def check_notional(self, price: Decimal, qty: Decimal) -> None:
         notional = price * qty
@@ -100,11 +124,11 @@ class SymbolRules:
             },
             {
                 "filterType": "PERCENT_PRICE_BY_SIDE",
-                "bidMultiplierUp": "5",
-                "bidMultiplierDown": "0.2",
-                "askMultiplierUp": "5",
-                "askMultiplierDown": "0.2",
-                "avgPriceMins": 5,
+                "bidMultiplierUp": str(self.bid_multiplier_up),
+                "bidMultiplierDown": str(self.bid_multiplier_down),
+                "askMultiplierUp": str(self.ask_multiplier_up),
+                "askMultiplierDown": str(self.ask_multiplier_down),
+                "avgPriceMins": self.avg_price_mins,
             },
             {
                 "filterType": "NOTIONAL",
@@ -114,8 +138,8 @@ class SymbolRules:
                 "applyMaxToMarket": False,
                 "avgPriceMins": 5,
             },
-            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
-            {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},
+            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": self.max_num_orders},
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": self.max_num_algo_orders},
         ]
 
 

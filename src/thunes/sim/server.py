@@ -67,7 +67,10 @@ class Simulator:
             shift = self.config.shift_ms
             data = self.config.data.items()
             self.market.replays = {s: load_replay(s, p, shift) for s, p in data}
-        self.exchange = Exchange(self.market.rules, self.config.fee_rate, self.config.balances)
+        self.exchange = Exchange(
+            self.market.rules, self.config.fee_rate, self.config.balances, market=self.market,
+            depth_fills=not self.config.best_price_fills,
+        )
         self.weights = SlidingCounter(self.wire_clock, 60.0)
         self.orders_10s = SlidingCounter(self.wire_clock, 10.0)
         self.orders_1d = SlidingCounter(self.wire_clock, 86_400.0)
@@ -184,8 +187,8 @@ class Simulator:
             if not self.exchange.has_open(symbol):
                 self.market.reset_matching(now, symbol)
                 continue
-            low, high = self.market.price_range_since_last(symbol, now)
-            filled = bool(self.exchange.match(symbol, low, high, now)) or filled
+            low, high, volume = self.market.interval_since_last(symbol, now)
+            filled = bool(self.exchange.match(symbol, low, high, now, volume)) or filled
         if filled:
             self.state_changed()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from decimal import Decimal
 from typing import Any
@@ -80,7 +81,7 @@ async def test_wrong_or_missing_api_key(sim: Simulator, http: aiohttp.ClientSess
         ({"quantity": "150"}, "MARKET_LOT_SIZE"),
         ({"quantity": "0.0001"}, "NOTIONAL"),
         (
-            {"type": "LIMIT", "timeInForce": "GTC", "price": "1000.00", "quantity": "0.001"},
+            {"type": "LIMIT", "timeInForce": "GTC", "price": "20000.00", "quantity": "0.0002"},
             "NOTIONAL",
         ),
     ],
@@ -90,6 +91,69 @@ async def test_filter_failures(
 ) -> None:
     status, body, _ = await post_order(http, sim, **extra)
     assert (status, body) == (400, {"code": -1013, "msg": f"Filter failure: {failure}"})
+
+
+@pytest.mark.parametrize(
+    ("side", "ratio"),
+    [("BUY", "0.01"), ("BUY", "5.1"), ("SELL", "0.19"), ("SELL", "6")],
+)
+async def test_a_price_too_far_from_the_average_breaks_percent_price_by_side(
+    sim: Simulator, http: aiohttp.ClientSession, side: str, ratio: str
+) -> None:
+    average = sim.market.avg_price("BTCUSDT")
+    price = (average * Decimal(ratio)).quantize(Decimal("0.01"))
+    limit = {"side": side, "type": "LIMIT", "timeInForce": "GTC", "price": str(price),
+             "quantity": "0.01"}
+    status, body, _ = await post_order(http, sim, **limit)
+    assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: PERCENT_PRICE_BY_SIDE"})
+    status, body, _ = await call(http, sim, "POST", "/api/v3/order/test", order(**limit),
+                                 signed=True)
+    assert body["msg"] == "Filter failure: PERCENT_PRICE_BY_SIDE"
+    assert sim.exchange.orders == {}
+
+
+async def test_a_buy_within_the_percent_price_band_is_accepted(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    price = (sim.market.avg_price("BTCUSDT") * Decimal("0.21")).quantize(Decimal("0.01"))
+    status, body, _ = await post_order(http, sim, type="LIMIT", timeInForce="GTC",
+                                       price=str(price), quantity="0.01")
+    assert (status, body["status"]) == (200, "NEW")
+
+
+async def test_max_num_orders_counts_every_open_order_of_the_symbol(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    rules = dataclasses.replace(sim.exchange.rules["BTCUSDT"], max_num_orders=2)
+    sim.exchange.rules["BTCUSDT"] = rules  # the same dict exchangeInfo publishes
+    _, info, _ = await call(http, sim, "GET", "/api/v3/exchangeInfo", {"symbol": "BTCUSDT"})
+    published = {f["filterType"]: f for f in info["symbols"][0]["filters"]}
+    assert published["MAX_NUM_ORDERS"]["maxNumOrders"] == 2
+    resting = {"type": "LIMIT", "timeInForce": "GTC", "price": "20000.00"}
+    for n in range(2):
+        assert (await post_order(http, sim, **resting, newClientOrderId=f"r{n}"))[0] == 200
+    for extra in (resting, {}):  # a third resting order, and a market order too
+        status, body, _ = await post_order(http, sim, **extra)
+        assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: MAX_NUM_ORDERS"})
+    await call(http, sim, "DELETE", "/api/v3/order",
+               {"symbol": "BTCUSDT", "origClientOrderId": "r0"}, signed=True)
+    assert (await post_order(http, sim))[0] == 200
+
+
+async def test_a_sixth_open_stop_order_breaks_max_num_algo_orders(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    assert (await post_order(http, sim, quantity="0.1"))[0] == 200
+    below = (sim.price("BTCUSDT") * Decimal("0.9")).quantize(Decimal("0.01"))
+    stop = {"side": "SELL", "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC",
+            "quantity": "0.01", "stopPrice": str(below), "price": str(below)}
+    for _ in range(5):
+        assert (await post_order(http, sim, **stop))[0] == 200
+    status, body, _ = await post_order(http, sim, **stop)
+    assert (status, body) == (400, {"code": -1013, "msg": "Filter failure: MAX_NUM_ALGO_ORDERS"})
+    resting = {"side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
+               "price": str(below * 2)}
+    assert (await post_order(http, sim, **resting))[0] == 200  # not an algo order
 
 
 async def test_insufficient_balance(sim: Simulator, http: aiohttp.ClientSession) -> None:

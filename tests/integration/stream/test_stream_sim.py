@@ -15,6 +15,7 @@ from tests.integration.stream.conftest import SPEED, RestKlines
 from thunes.clock import SimClock
 from thunes.events import EventBus, RecordingSink
 from thunes.market.stream import PriceStream
+from thunes.market.stream_cache import bar_open_ms
 from thunes.sim import Simulator
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -203,5 +204,37 @@ async def test_rapid_repeated_closes_stay_within_the_connection_budget(
         assert max(seen_in_window) == limit  # the budget was reached, and never passed
         await eventually(lambda: latest_closed_caught_up(stream, sim_clock), timeout=3.0)
         assert_no_missing_kline(stream, sim_clock)
+    finally:
+        await stream.stop()
+
+
+async def test_closes_missed_while_silent_come_from_the_rest_backfill(
+    sim: Simulator, sim_clock: SimClock, rest_klines: RestKlines
+) -> None:
+    """The simulator sends a reconnected client the current kline only (as Binance does), so
+    every bar that closed during the outage must reach the stream through its REST backfill."""
+    fetched: list[tuple[str, int]] = []
+
+    async def recording_backfill(symbol: str, since_ms: int) -> list:
+        fetched.append((symbol, since_ms))
+        return await rest_klines(symbol, since_ms)
+
+    stream = PriceStream(
+        sim.ws_url, SYMBOLS, "5m", sim_clock,
+        watchdog_seconds=WATCHDOG_REAL * SPEED, backoff_base=BACKOFF_BASE_REAL * SPEED,
+        backoff_cap=1.0 * SPEED, staleness_seconds=STALE_REAL * SPEED,
+        reconnect_budget=BUDGET, backfill=recording_backfill, rng=random.Random(5),
+    )  # fmt: skip
+    await stream.start()
+    try:
+        await eventually(lambda: all(stream.latest_closed_kline(s) for s in SYMBOLS), timeout=3.0)
+        held = {s: bar_open_ms(stream.latest_closed_kline(s)) for s in SYMBOLS}  # type: ignore[arg-type]
+        sim.faults.silence_streams(True)
+        silent_from = sim_clock.time_ms()
+        await eventually(lambda: sim_clock.time_ms() >= silent_from + 3 * STEP_MS, timeout=4.0)
+        sim.faults.silence_streams(False)
+        await eventually(lambda: latest_closed_caught_up(stream, sim_clock), timeout=4.0)
+        assert_no_missing_kline(stream, sim_clock)
+        assert {s for s, since in fetched if since == held[s] + STEP_MS} == set(SYMBOLS)
     finally:
         await stream.stop()
