@@ -4,10 +4,11 @@ A name is one of three things:
 - served: a stream the simulator publishes (`bookTicker`, `trade`, `aggTrade`, `kline_<i>`,
   `miniTicker`, `ticker`, `avgPrice`, `depth`, `depth@100ms`, `depth<5|10|20>[@100ms]`) for a
   replayed symbol and, for klines, an interval its data supports;
-- silent: a well-formed Binance stream name the simulator has no data for (an unknown symbol,
-  `blockTrade`, `ticker_1h`, `!miniTicker@arr`, a kline finer than the data, ...). Binance
-  accepts a subscription to a symbol that does not trade and simply sends nothing; the simulator
-  does the same, so one unsupported stream never fails a request for the others;
+- silent: a well-formed Binance stream name the simulator has no data for (an unknown or
+  upper-case symbol, `blockTrade`, `ticker_1h`, `!miniTicker@arr`, a kline finer than the
+  data, ...). Binance accepts a subscription to a symbol that does not trade and simply sends
+  nothing; the simulator does the same, so one unsupported stream never fails a request for
+  the others;
 - invalid: not a stream name at all. SUBSCRIBE/UNSUBSCRIBE answer Binance's
   `{"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": ...}` and change nothing.
   A path `/ws/<anything>` is always accepted (clients connect to `/ws/<n>` and SUBSCRIBE later):
@@ -30,7 +31,7 @@ from thunes.intervals import INTERVAL_MS
 
 MAX_STREAMS = 1024
 METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
-_SYMBOL = r"[a-z0-9]{2,30}"
+_SYMBOL = r"[A-Za-z0-9]{2,30}"
 _INTERVALS = "|".join(sorted([*INTERVAL_MS, "1M"], key=len, reverse=True))
 _SERVED_KINDS = re.compile(
     r"(bookTicker|trade|aggTrade|miniTicker|ticker|avgPrice|depth(?:5|10|20)?(?:@100ms)?"
@@ -71,8 +72,8 @@ def parse(name: object, symbols: set[str]) -> tuple[Kind, Route | None]:
         return Kind.SILENT, None
     if not _SERVED_KINDS.fullmatch(kind):
         return Kind.INVALID, None
-    if symbol.upper() not in symbols:
-        return Kind.SILENT, None
+    if symbol != symbol.lower() or symbol.upper() not in symbols:
+        return Kind.SILENT, None  # "All symbols for streams are lowercase"
     return Kind.SERVED, Route(symbol.upper(), kind)
 
 
@@ -107,16 +108,7 @@ class Subscriptions:
             request = json.loads(text)
         except ValueError as exc:
             line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
-            return (
-                json.dumps(
-                    {
-                        "code": 3,
-                        "msg": f"Invalid JSON: expected value at line {line} column {column}",
-                    }
-                ),
-                [],
-                [],
-            )
+            return error(3, f"Invalid JSON: expected value at line {line} column {column}"), [], []
         if not isinstance(request, dict) or "method" not in request:
             column = len(text)
             return (

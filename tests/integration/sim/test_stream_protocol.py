@@ -146,3 +146,10 @@ async def test_a_subscriber_still_gets_the_close_of_the_bar_it_joined_in(
             assert await sim.publish_tick() == 4  # a close and the next bar, to each
             closes = [(await next_json(ws))["k"] for ws in (old, new)]
     assert [(k["t"], k["x"]) for k in closes] == [(joined_in["t"], True)] * 2
+
+
+async def test_upper_case_symbols_are_accepted_and_silent(sim: Simulator) -> None:
+    async with connect(f"{sim.ws_url}/ws") as ws:
+        request = {"method": "SUBSCRIBE", "params": ["BTCUSDT@trade"], "id": 9}
+        assert await ask(ws, request) == {"result": None, "id": 9}
+        assert await sim.publish_tick() == 0
