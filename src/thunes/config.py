@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     check_interval_minutes: float = Field(10.0, gt=0)
     daily_summary_time: str = "23:00"
 
-    quote_amount: Decimal = Field(Decimal("10"), gt=0)
+    # Sent as quoteOrderQty: more decimals than the quote asset's 8 is refused (-1111).
+    quote_amount: Decimal = Field(Decimal("10"), gt=0, decimal_places=8)
     daily_loss_limit: Decimal = Field(Decimal("20"), gt=0)
     max_open_positions: int = Field(3, ge=1)
     cooldown_minutes: float = Field(60.0, ge=0)

@@ -151,7 +151,7 @@ class RestApi:
         """Parameters of a SIGNED request after the key, timestamp and signature checks."""
         sim = self.sim
         check_api_key(request.headers.get("X-MBX-APIKEY"), sim.config.api_key)
-        raw = await request.read() if request.can_read_body else b""
+        raw = await request.read() if request.body_exists else b""  # cached once read
         body = raw.decode(errors="replace")
         params = collect(request.query.items(), parse_qsl(body, keep_blank_values=True))
         check_timestamp(params, (sim.wire_now_ms(), sim.market.now_ms()), (1.0, sim.clock_speed))

@@ -46,7 +46,7 @@ def _corrupt(response: web.StreamResponse, rewrite: Callable[[Any], Any] | None)
 
 async def _weighed(request: web.Request, endpoint: str) -> Mapping[str, str]:
     """The parameters a request's weight depends on: the query, and order/test's form body."""
-    if endpoint != "order/test" or not request.can_read_body:
+    if endpoint != "order/test" or not request.body_exists:
         return request.query
     body = (await request.read()).decode(errors="replace")
     return {**dict(parse_qsl(body)), **request.query}

@@ -8,7 +8,7 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from tests.integration.sim.conftest import START, call
+from tests.integration.sim.conftest import START, call, signed_query
 from thunes.clock import ManualClock
 from thunes.sim import Simulator
 
@@ -141,6 +141,19 @@ async def test_account_commission_and_test_order_rates(
     assert Decimal(test["standardCommissionForOrder"]["taker"]) == sim.config.fee_rate
     assert test["discount"]["enabledForAccount"] is False
     assert sim.exchange.orders == {}
+
+
+async def test_test_order_rates_asked_in_a_form_body_weigh_20(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    """python-binance sends POST parameters as a form body, signature included."""
+    order = {**BTC, "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+    body = signed_query({**order, "computeCommissionRates": "true"})
+    headers = {"X-MBX-APIKEY": "sim-key", "Content-Type": "application/x-www-form-urlencoded"}
+    async with http.post(f"{sim.base_url}/api/v3/order/test", data=body, headers=headers) as r:
+        assert r.status == 200 and weight(dict(r.headers)) == 20
+        answer = await r.json()
+    assert Decimal(answer["standardCommissionForOrder"]["maker"]) == sim.config.fee_rate
 
 
 async def test_rate_limit_order_counts_placed_orders(
