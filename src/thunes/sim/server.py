@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from thunes.clock import Clock, SystemClock
+from thunes.sim.account_events import AccountFeed
 from thunes.sim.config import SimulatorConfig
 from thunes.sim.exchange import Exchange
 from thunes.sim.faults import FaultInjector
@@ -30,6 +31,7 @@ from thunes.sim.replay import load_replay
 from thunes.sim.rest import RestApi, json_response
 from thunes.sim.streams import StreamHub
 from thunes.sim.venue import account_json, exchange_info_json
+from thunes.sim.ws_api import WsApi
 
 BAN_SECONDS = 120
 INTERNAL_ERROR = {
@@ -76,6 +78,8 @@ class Simulator:
         self.orders_1d = SlidingCounter(self.wire_clock, 86_400.0)
         self.rest = RestApi(self)
         self.streams = StreamHub(self)
+        self.account_feed = AccountFeed(self)
+        self.ws_api = WsApi(self)
         self._retry_until = 0.0
         self._strikes = 0
         self._banned_until = 0.0
@@ -93,6 +97,7 @@ class Simulator:
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(self.rest.routes())
         app.add_routes(self.streams.routes())
+        app.add_routes(self.ws_api.routes())
         app.add_routes(
             [
                 web.post("/sim/faults", self._admin_faults),
@@ -116,11 +121,15 @@ class Simulator:
 
     def _close_streams_soon(self) -> None:
         try:
-            task = asyncio.get_running_loop().create_task(self.streams.close_stale())
+            task = asyncio.get_running_loop().create_task(self._close_stale())
         except RuntimeError:  # no loop: the next publisher tick closes them
             return
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _close_stale(self) -> None:
+        await self.streams.close_stale()
+        await self.ws_api.close_stale()
 
     async def stop(self) -> None:
         if self._publisher is not None:
@@ -129,6 +138,7 @@ class Simulator:
                 await self._publisher
             self._publisher = None
         await self.streams.close_all()
+        await self.ws_api.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -193,7 +203,9 @@ class Simulator:
             self.state_changed()
 
     def state_changed(self) -> None:
-        """Persist the account at once when a snapshot path is set, so a kill loses nothing."""
+        """Persist the account at once when a snapshot path is set, so a kill loses nothing;
+        tell the account's WebSocket API subscribers what changed."""
+        self.account_feed.publish()
         if self.config.snapshot_path is not None:
             self.save_snapshot(self.config.snapshot_path)
 
