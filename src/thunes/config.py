@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     cooldown_minutes: float = Field(60.0, ge=0)
     min_confidence: float = Field(0.5, ge=0)
     stop_loss_pct: Decimal = Field(Decimal("0.03"), ge=0, lt=1)
+    exchange_stops: Literal["auto", "on", "off"] = "auto"
+    stop_limit_distance_pct: Decimal = Field(Decimal("0.005"), ge=0, lt=Decimal("0.5"))
 
     breaker_fail_max: int = Field(5, ge=1)
     breaker_reset_seconds: float = Field(60.0, gt=0)
@@ -215,6 +217,13 @@ class Settings(BaseSettings):
     @property
     def has_keys(self) -> bool:
         return bool(self.api_key.get_secret_value() and self.api_secret.get_secret_value())
+
+    @property
+    def exchange_stops_on(self) -> bool:
+        """Whether a protective stop rests on the exchange for each position ("auto": live)."""
+        if self.exchange_stops == "auto":
+            return self.mode is Mode.LIVE
+        return self.exchange_stops == "on"
 
     @property
     def clock_speed(self) -> float:

@@ -117,6 +117,21 @@ class OrderIntent:
     quote_quantity: Decimal | None = None
     correlation_id: str = ""
     exit_reason: ExitReason | None = None
+    # A protective STOP_LOSS_LIMIT resting on the exchange (None for a MARKET order).
+    stop_price: Decimal | None = None
+    limit_price: Decimal | None = None
+
+    @property
+    def is_protective_stop(self) -> bool:
+        return self.stop_price is not None
+
+
+PROTECTIVE_PREFIX = "th-p-"  # client order ids of protective stops resting on the exchange
+
+
+def is_protective(client_order_id: str) -> bool:
+    """Whether an order is a protective stop (it rests on the exchange by design)."""
+    return client_order_id.startswith(PROTECTIVE_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)

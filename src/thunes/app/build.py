@@ -113,6 +113,8 @@ def pipeline_config(
         stop_loss_pct=rules.stop_loss_pct,
         price_staleness_seconds=staleness_for(settings),
         kline_limit=min(MAX_KLINES, max(500, strategy.history_bars)),
+        exchange_stops=settings.exchange_stops_on,
+        stop_limit_distance=settings.stop_limit_distance_pct,
     )
 
 

@@ -29,6 +29,7 @@ from thunes.exchange.binance_client import ThunesAsyncClient
 from thunes.exchange.breakers import ACCOUNT, MARKET_DATA, ORDERS, CircuitBreakerMonitor
 from thunes.exchange.errors import (
     BAD_SYMBOL_CODE,
+    CANCEL_REJECTED_CODE,
     FILTER_FAILURE_CODE,
     UNKNOWN_ORDER_CODE,
     TimestampError,
@@ -310,7 +311,12 @@ class BinanceGateway:
         `on_send` runs right before the request leaves (after rate-limit waits and a clock
         resync): the caller records when the exchange's recvWindow starts to count.
         """
-        params = self._market_params(intent)
+        return await self._create(intent, self._market_params(intent), on_send)
+
+    async def _create(
+        self, intent: OrderIntent, params: dict[str, Any], on_send: Callable[[], None] | None
+    ) -> PlacementResult:
+        """POST one new order, once; every outcome is a `PlacementResult`."""
         try:
             await self._sync_if_due()
             await self.guard.before_send(ORDERS, endpoint_weight("order", "POST"), orders=1)
@@ -328,6 +334,36 @@ class BinanceGateway:
         except MalformedResponse as unreadable:
             return _unknown(intent, f"order answer unreadable: {unreadable}")
         return PlacementResult(PlacementStatus.ACCEPTED, intent.client_order_id, order=order)
+
+    async def place_stop_loss_limit(
+        self, intent: OrderIntent, on_send: Callable[[], None] | None = None
+    ) -> PlacementResult:
+        """A protective STOP_LOSS_LIMIT sell that rests on the exchange; sent once, like any
+        order creation (the same outcome rules as `place_market_order`)."""
+        if intent.stop_price is None or intent.limit_price is None or intent.quantity is None:
+            raise ValueError("a stop-loss limit order needs a quantity, stop and limit price")
+        params: dict[str, Any] = {
+            "symbol": intent.symbol, "side": intent.side.value, "type": "STOP_LOSS_LIMIT",
+            "timeInForce": "GTC", "quantity": _plain(intent.quantity),
+            "stopPrice": _plain(intent.stop_price), "price": _plain(intent.limit_price),
+            "newClientOrderId": intent.client_order_id, "newOrderRespType": "FULL",
+        }
+        return await self._create(intent, params, on_send)
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
+        """Cancel by client order id; None if the exchange does not know it (or it is done:
+        then `get_order` tells how it ended). Never retried blindly: a lookup settles it."""
+
+        async def call() -> Any:
+            return await self.client.cancel_order(symbol=symbol, origClientOrderId=client_order_id)
+
+        try:
+            answer = await self._signed_read(ORDERS, endpoint_weight("order", "DELETE"), call)
+        except InvalidRequestError as error:
+            if error.code in (UNKNOWN_ORDER_CODE, CANCEL_REJECTED_CODE):
+                return None
+            raise
+        return order_from_json(answer)
 
     @staticmethod
     def _market_params(intent: OrderIntent) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from thunes.exchange.types import (
 
 TIMESTAMP_CODE = -1021
 UNKNOWN_ORDER_CODE = -2013
+CANCEL_REJECTED_CODE = -2011  # "Unknown order sent.": nothing open to cancel
 FILTER_FAILURE_CODE = -1013
 NEW_ORDER_REJECTED_CODE = -2010
 BAD_SYMBOL_CODE = -1121

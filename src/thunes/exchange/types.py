@@ -294,6 +294,16 @@ class ExchangeGateway(Protocol):
         """
         ...
 
+    async def place_stop_loss_limit(
+        self, intent: OrderIntent, on_send: Callable[[], None] | None = None
+    ) -> PlacementResult:
+        """A protective stop resting on the exchange; the same outcome rules as a market order."""
+        ...
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
+        """Cancel by client order id; None if the exchange does not know it."""
+        ...
+
     async def get_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
         """The order by client order id, or None when the exchange does not know it (-2013)."""
         ...

@@ -113,6 +113,7 @@ class Daemon:
         self.scheduler = TradingScheduler(components.settings.state_dir / "jobs.db", spec)
         self.health_server: HealthServer | None = None
         self.checks_completed = 0
+        self._ready = False
 
     @property
     def clock(self) -> Clock:
@@ -177,7 +178,7 @@ class Daemon:
 
     async def heartbeat(self) -> None:
         self.c.health_probes.update_metrics(self.c.metrics)
-        if self.loop_alive():
+        if self._ready and self.loop_alive():  # systemd hears READY first, then the pings
             self.systemd.watchdog()
 
     def loop_alive(self) -> bool:
@@ -267,6 +268,7 @@ class Daemon:
             log.error("health endpoint not started: %s", exc)
             self.health_server = None
         self.systemd.ready(f"{settings.mode.value}: {', '.join(settings.symbols)}")
+        self._ready = True
         self._lifecycle("THUNES started")
 
     async def _wait_for_stop(self) -> None:

@@ -207,12 +207,15 @@ class Executor:
             side=intent.side,
             quantity=intent.quantity,
             quote_quantity=intent.quote_quantity,
+            stop_price=intent.stop_price,
         )
         def on_send() -> None:
             self.store.kv_set(SENT_AT_PREFIX + coid, repr(self.wire_clock.time()))
             self.crash.hit("request_in_flight")
 
-        result = await self.gateway.place_market_order(intent, on_send=on_send)
+        place = (self.gateway.place_stop_loss_limit if intent.is_protective_stop
+                 else self.gateway.place_market_order)
+        result = await place(intent, on_send=on_send)
         self.crash.hit("after_response_before_fill_record")
         if result.status is PlacementStatus.ACCEPTED and result.order is not None:
             return await self._adopt(record, result.order, rules, sent=True)
@@ -321,6 +324,13 @@ class Executor:
             sent=sent,
             detail=error,
         )
+
+    async def adopt(
+        self, record: OrderRecordView, order: ExchangeOrder, rules: SymbolRules
+    ) -> ExecutionResult:
+        """Record an answer about `record` obtained elsewhere (a cancel's answer)."""
+        with self._owning(record.client_order_id):
+            return await self._adopt(record, order, rules, sent=False)
 
     async def _adopt(
         self, record: OrderRecordView, order: ExchangeOrder, rules: SymbolRules, sent: bool

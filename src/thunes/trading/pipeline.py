@@ -29,6 +29,7 @@ from thunes.strategy import Strategy, TradingRules
 from thunes.trading.executor import DEFAULT_ORDER_WINDOW_SECONDS, CrashPoints, Executor
 from thunes.trading.exit_attempts import ExitAttempts
 from thunes.trading.ports import Audit, NullAudit, PriceSource, RiskGate, TradingStore
+from thunes.trading.protective_stops import ProtectiveStops, StopSettings
 from thunes.trading.reconcile import Reconciler, ReconciliationReport
 from thunes.trading.results import CheckReport, PipelineMetrics, SymbolCheckResult
 from thunes.trading.symbol_check import CheckContext, SymbolCheck
@@ -53,6 +54,8 @@ class PipelineConfig:
     kline_limit: int = 500
     concurrency: int = 4
     reconcile_every_check: bool = True
+    exchange_stops: bool = False  # a protective STOP_LOSS_LIMIT rests for every position
+    stop_limit_distance: Decimal = Decimal("0.005")
 
 
 class CheckPipeline:
@@ -85,9 +88,13 @@ class CheckPipeline:
         self.reconciler = Reconciler(
             gateway, store, self.executor, clock, config.symbols, audit=audit, events=events,
         )
+        self.stops = ProtectiveStops(
+            gateway, store, self.executor, clock,
+            StopSettings(config.exchange_stops, config.stop_limit_distance),
+        )
         self.context = CheckContext(
             gateway, store, risk, self.executor, strategy, clock, config, prices, audit,
-            ExitAttempts(store, clock, events), asyncio.Lock(),
+            ExitAttempts(store, clock, events), asyncio.Lock(), self.stops,
         )
         self.metrics = PipelineMetrics()
         self.last_reconciliation: ReconciliationReport | None = None

@@ -31,7 +31,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from thunes.clock import Clock
-from thunes.domain import ZERO, OrderState
+from thunes.domain import ZERO, OrderState, is_protective
 from thunes.events import Event, EventBus, EventKind
 from thunes.exchange.types import Balance, ExchangeError, ExchangeGateway
 from thunes.trading.executor import Executor
@@ -222,7 +222,9 @@ class Reconciler:
                 work.failed(symbol, "balance comparison", exc)
 
     def _has_order_out(self, symbol: str) -> bool:
-        return any(r.symbol == symbol for r in self.store.orders_in_states(IN_FLIGHT))
+        """A market order still out (a resting protective stop moves no balance by itself)."""
+        return any(r.symbol == symbol and not is_protective(r.client_order_id)
+                   for r in self.store.orders_in_states(IN_FLIGHT))
 
     async def _compare(self, work: _Work, symbol: str, balances: dict[str, Balance]) -> None:
         rules = await self.gateway.symbol_rules(symbol)

@@ -31,15 +31,18 @@ from thunes.domain import (
     Side,
     Signal,
     StageResult,
+    is_protective,
 )
 from thunes.exchange.types import ExchangeError, ExchangeGateway, SymbolRules
 from thunes.strategy import Strategy, latest_signal
+from thunes.strategy.rules import effective_stop
 from thunes.trading.decisions import Decision, decide, entry_order_id
 from thunes.trading.executor import ExecutionResult, Executor
 from thunes.trading.exit_attempts import ExitAttempts
 from thunes.trading.orders import IN_FLIGHT, never_reached
 from thunes.trading.portfolio import sell_quantity
 from thunes.trading.ports import Audit, PriceSource, RiskGate, TradingStore
+from thunes.trading.protective_stops import ProtectiveStops
 from thunes.trading.results import Outcome, SymbolCheckResult
 
 if TYPE_CHECKING:
@@ -65,6 +68,7 @@ class CheckContext:
     audit: Audit
     attempts: ExitAttempts
     entry_gate: asyncio.Lock
+    stops: ProtectiveStops
 
 
 class SymbolCheck:
@@ -115,14 +119,30 @@ class SymbolCheck:
         decision = decide(position, price, signal, ctx.config.stop_loss_pct)
         self.bar_time = decision.bar_time
         self._stage("signal", decision.action, reason=decision.detail)
-        if decision.action is Action.HOLD:
-            if klines_error is not None:
-                return self._report(self.error_result(klines_error), decision, "")
-            return self._report(self.result(Outcome.HOLD, detail=decision.detail), decision, "")
         if decision.action is Action.EXIT:
             assert position is not None
             return await self._exit(decision, position, rules, price)
-        return await self._enter(decision, rules, price, fresh)
+        if decision.action is Action.ENTER:
+            result = await self._enter(decision, rules, price, fresh)
+        elif klines_error is not None:
+            result = self._report(self.error_result(klines_error), decision, "")
+        else:
+            result = self._report(self.result(Outcome.HOLD, detail=decision.detail), decision, "")
+        await self._protect(rules, price)
+        return result
+
+    async def _protect(self, rules: SymbolRules, price: Decimal) -> None:
+        """Keep the open position's protective stop resting on the exchange (if configured)."""
+        position = self.ctx.store.open_position(self.symbol)
+        if position is None or not self.ctx.config.exchange_stops:
+            return
+        dust = self.ctx.executor.positions.dust.get(self.symbol)
+        quantity = rules.round_quantity(position.quantity + dust.quantity, market=False)
+        stop = effective_stop(self.signal.stop_loss_pct if self.signal else None,
+                              self.ctx.config.stop_loss_pct)
+        placed = await self.ctx.stops.ensure(position, quantity, stop, price, rules, self.cid)
+        if placed is not None:
+            self._stage("protective_stop", placed.state, client_order_id=placed.client_order_id)
 
     async def _price(self) -> tuple[Decimal, bool]:
         """The stream's price if fresh, else one REST price; `fresh` False if only a stale one."""
@@ -166,6 +186,16 @@ class SymbolCheck:
         ctx.risk.validate_trade(self.symbol, Action.EXIT, price_fresh=True,
                                 breaker_open=False, correlation_id=self.cid)
         self._stage("risk", True, reason="exits are never refused")
+        if not await ctx.stops.clear_for_exit(self.symbol, rules):
+            result = self.result(Outcome.PENDING, decision.action,
+                                 detail="the protective stop is still working; next check")
+            return self._report(result, decision, coid)
+        current = ctx.store.open_position(self.symbol)
+        if current is None:  # the protective stop filled: that was the exit
+            result = self.result(Outcome.EXITED, decision.action,
+                                 detail="closed by the protective stop on the exchange")
+            return self._report(result, decision, coid)
+        position = current
         record = attempt.record
         if record is not None and record.state.in_flight and \
                 record.state is not OrderState.NEW_INTENT:
@@ -287,6 +317,7 @@ class SymbolCheck:
         return [
             r.client_order_id for r in self.ctx.store.orders_in_states(IN_FLIGHT)
             if r.symbol == self.symbol and r.client_order_id != coid
+            and not is_protective(r.client_order_id)
         ]
 
     def _skipped_in_flight(self, decision: Decision, busy: list[str], coid: str
