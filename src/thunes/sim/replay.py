@@ -19,7 +19,6 @@ state of the bar in progress is always consistent with the price at "now".
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,72 +26,21 @@ import numpy as np
 
 from thunes.intervals import INTERVAL_MS, MINUTE_MS
 from thunes.market.klines import load_klines
+from thunes.sim.bars import (
+    MONTH,
+    SECOND_MS,
+    Bars,
+    BarState,
+    aggregate,
+    kline_row,
+    synthesise_seconds,
+)
 
-# Binance weeks start on Monday; the epoch was a Thursday.
-_WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
-# `1M` has no fixed length: this key stands for it in the interval-keyed caches.
-MONTH = -1
-SECOND_MS = 1_000
+__all__ = ["MONTH", "BarState", "SymbolReplay", "UnknownInterval", "kline_row", "load_replay"]
 
 
 class UnknownInterval(ValueError):
     """An interval Binance does not know, or one finer than the replayed data."""
-
-
-@dataclass(frozen=True)
-class Bars:
-    """Columns of bars at one interval, plus the base-bar range each one covers."""
-
-    interval_ms: int
-    open_ms: np.ndarray
-    close_ms: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-    quote_volume: np.ndarray
-    trades: np.ndarray
-    first_base: np.ndarray
-    end_base: np.ndarray
-
-
-@dataclass(frozen=True)
-class BarState:
-    """One bar as of some moment (complete or in progress)."""
-
-    open_ms: int
-    close_ms: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    quote_volume: float
-    trades: int
-    closed: bool
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.8f}"
-
-
-def kline_row(bar: BarState) -> list[object]:
-    """The 12-element array Binance returns for one kline."""
-    return [
-        bar.open_ms,
-        _fmt(bar.open),
-        _fmt(bar.high),
-        _fmt(bar.low),
-        _fmt(bar.close),
-        _fmt(bar.volume),
-        bar.close_ms,
-        _fmt(bar.quote_volume),
-        bar.trades,
-        _fmt(bar.volume / 2),
-        _fmt(bar.quote_volume / 2),
-        "0",
-    ]
 
 
 class SymbolReplay:
@@ -154,77 +102,11 @@ class SymbolReplay:
         cached = self._cache.get(interval_ms)
         if cached is None:
             if interval_ms < self.base_interval_ms and interval_ms != MONTH:
-                cached = self._seconds()
+                cached = synthesise_seconds(self.base)
             else:
-                cached = self._aggregate(interval_ms)
+                cached = aggregate(self.base, interval_ms)
             self._cache[interval_ms] = cached
         return cached
-
-    def _buckets(self, interval_ms: int) -> tuple[np.ndarray, np.ndarray]:
-        """Each base bar's bucket open time and the bucket's close time (ms)."""
-        opens = self.base.open_ms
-        if interval_ms == MONTH:
-            months = opens.astype("datetime64[ms]").astype("datetime64[M]")
-            bucket = months.astype("datetime64[ms]").astype("int64")
-            return bucket, (months + 1).astype("datetime64[ms]").astype("int64") - 1
-        offset = _WEEK_OFFSET_MS if interval_ms == INTERVAL_MS["1w"] else 0
-        bucket = (opens - offset) // interval_ms * interval_ms + offset
-        return bucket, bucket + interval_ms - 1
-
-    def _aggregate(self, interval_ms: int) -> Bars:
-        base = self.base
-        bucket, close_ms = self._buckets(interval_ms)
-        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        ends = np.r_[starts[1:], len(bucket)]
-        return Bars(
-            interval_ms=interval_ms,
-            open_ms=bucket[starts],
-            close_ms=close_ms[starts],
-            open=base.open[starts],
-            high=np.maximum.reduceat(base.high, starts),
-            low=np.minimum.reduceat(base.low, starts),
-            close=base.close[ends - 1],
-            volume=np.add.reduceat(base.volume, starts),
-            quote_volume=np.add.reduceat(base.quote_volume, starts),
-            trades=np.add.reduceat(base.trades, starts),
-            first_base=starts,
-            end_base=ends,
-        )
-
-    def _seconds(self) -> Bars:
-        """1s bars synthesised from 1m base bars along the price path (see the module doc)."""
-        base, per = self.base, self.base_interval_ms // SECOND_MS
-        n = len(base.open_ms)
-        rising = base.close >= base.open
-        points = np.stack(
-            [
-                base.open,
-                np.where(rising, base.low, base.high),
-                np.where(rising, base.high, base.low),
-                base.close,
-            ],
-            axis=1,
-        )
-        k = np.arange(per + 1)
-        pos = (k * SECOND_MS / self.base_interval_ms) * 3
-        seg = np.minimum(pos.astype("int64"), 2)
-        prices = points[:, seg] + (points[:, seg + 1] - points[:, seg]) * (pos - seg)
-        shares = (base.trades[:, None] * k[None, :]) // per
-        index = np.repeat(np.arange(n), per)
-        return Bars(
-            interval_ms=SECOND_MS,
-            open_ms=(base.open_ms[:, None] + k[None, :per] * SECOND_MS).ravel(),
-            close_ms=(base.open_ms[:, None] + k[None, 1:] * SECOND_MS - 1).ravel(),
-            open=prices[:, :per].ravel(),
-            high=np.maximum(prices[:, :per], prices[:, 1:]).ravel(),
-            low=np.minimum(prices[:, :per], prices[:, 1:]).ravel(),
-            close=prices[:, 1:].ravel(),
-            volume=np.repeat(base.volume / per, per),
-            quote_volume=np.repeat(base.quote_volume / per, per),
-            trades=np.diff(shares, axis=1).ravel(),
-            first_base=index,
-            end_base=index + 1,
-        )
 
     def _closed_rows(self, interval_ms: int, first: int, last: int) -> list[str]:
         """JSON text of bars [first, last) at this interval as if closed; each built once."""
