@@ -26,8 +26,12 @@ from thunes.store.state import StateTables
 
 DB_FILE = "thunes.db"
 # States that prove the exchange has the order: an earlier error about reaching it is stale.
+# EXPIRED too: a MARKET order the book could not fill expires part-filled on the exchange, and
+# must not keep a "never reached" mark from before it was (re)sent (that mark is always written
+# with its error, so it is not cleared by this).
 _CLEARS_ERROR = frozenset(
-    {OrderState.ACKED, OrderState.PARTIALLY_FILLED, OrderState.FILLED, OrderState.CANCELED}
+    {OrderState.ACKED, OrderState.PARTIALLY_FILLED, OrderState.FILLED, OrderState.CANCELED,
+     OrderState.EXPIRED}
 )
 
 
