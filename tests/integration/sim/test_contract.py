@@ -7,6 +7,7 @@ markdown docs disagree the markdown is newer; each such correction is named belo
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from tests.integration.sim.conftest import call
-from thunes.sim import Simulator
+from thunes.clock import ManualClock
+from thunes.sim import Simulator, SimulatorConfig
 
 ORDER_FORMS = {
     "ACK": "orderResponseAck",
@@ -214,3 +216,32 @@ async def test_new_account_endpoints_match_the_spec(
     await check(openapi, http, sim, "POST", "/api/v3/order/test", order, True)
     rates = {**order, "computeCommissionRates": "true"}
     await check(openapi, http, sim, "POST", "/api/v3/order/test", rates, True)
+
+
+async def test_walked_and_partly_filled_orders_match_the_spec(
+    openapi: OpenAPI, clock: ManualClock, http: aiohttp.ClientSession
+) -> None:
+    rich = {"USDT": Decimal(1_000_000), "BTC": Decimal(10)}
+    async with Simulator(SimulatorConfig(clock=clock, stream_interval=3600, balances=rich)) as sim:
+        await _walked_and_partly_filled(openapi, sim, http)
+
+
+async def _walked_and_partly_filled(
+    openapi: OpenAPI, sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    book = await check(openapi, http, sim, "GET", "/api/v3/depth", {"symbol": "BTCUSDT"})
+    (_, ask0), (_, ask1) = book["asks"][:2]
+    walked = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
+              "quantity": str(Decimal(ask0) + (Decimal(ask1) / 4).quantize(Decimal("0.00001")))}
+    body = await check(openapi, http, sim, "POST", "/api/v3/order", walked, True)
+    assert len(body["fills"]) == 2
+    bid0_price, bid0 = book["bids"][0]
+    resting = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+               "price": bid0_price, "quantity": str(Decimal(bid0) + Decimal("0.01")),
+               "newClientOrderId": "part"}
+    body = await check(openapi, http, sim, "POST", "/api/v3/order", resting, True)
+    assert body["status"] == "PARTIALLY_FILLED"
+    query = {"symbol": "BTCUSDT", "origClientOrderId": "part"}
+    await check(openapi, http, sim, "GET", "/api/v3/order", query, True)
+    await check(openapi, http, sim, "GET", "/api/v3/openOrders", {"symbol": "BTCUSDT"}, True)
+    await check(openapi, http, sim, "DELETE", "/api/v3/order", query, True)
