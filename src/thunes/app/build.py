@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from thunes.app.account_watch import ReconcileSoon, user_stream
 from thunes.app.ban_store import KvBanStore
 from thunes.app.parts import (
     AUDIT_FILE,
@@ -30,6 +31,7 @@ from thunes.exchange.client import BinanceGateway
 from thunes.exchange.factory import build_gateway
 from thunes.market.stream import PriceStream
 from thunes.market.stream_backfill import gateway_backfill
+from thunes.orchestration.jobs import reconciliation_job
 from thunes.orchestration.sim_runtime import (
     SimRuntime,
     SimSetupError,
@@ -183,4 +185,10 @@ async def _build_on(
         settings, clock, events, store, audit, gateway, stream, pipeline, risk, side.sim, closers
     )
     built.strategy_choice = choice
+    reconcile_soon = ReconcileSoon(reconciliation_job)
+    closers.append(reconcile_soon.stop)
+    account = user_stream(settings, side.ws_url, clock, gateway, store, events, reconcile_soon)
+    closers.append(account.stop)
+    pipeline.executor.order_updates = account.reports  # reports resolve orders in flight
+    built.user_stream = account
     return built

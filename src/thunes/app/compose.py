@@ -15,7 +15,12 @@ from thunes.exchange.breakers import BREAKER_NAMES
 from thunes.exchange.types import AuthError, ExchangeError
 from thunes.market.stream import PriceStream
 from thunes.orchestration.daemon import Components
-from thunes.orchestration.daemon_health import DaemonHealth, Probes, StreamStatus
+from thunes.orchestration.daemon_health import (
+    AccountStreamStatus,
+    DaemonHealth,
+    Probes,
+    StreamStatus,
+)
 from thunes.orchestration.job_runs import JobOutcome
 from thunes.orchestration.metrics import DaemonMetrics
 from thunes.orchestration.scheduler import ScheduleSpec
@@ -69,6 +74,29 @@ def _stream_status(stream: PriceStream, symbols: list[str]) -> StreamStatus:
     )
 
 
+def _account_status(built: Built) -> AccountStreamStatus | None:
+    if built.user_stream is None:
+        return None
+    health = built.user_stream.health()
+    return AccountStreamStatus(
+        connected=health.connected,
+        subscribed=health.subscribed,
+        age_s=health.last_message_age,
+        reconnects_last_hour=health.reconnects_last_hour,
+        unexplained=health.unexplained,
+        last_unexplained=health.last_unexplained,
+        dropped=health.dropped,
+        last_error=health.last_error,
+    )
+
+
+async def start_streams(built: Built) -> None:
+    """The price stream, then the account stream; both connect in the background."""
+    await built.stream.start()
+    if built.user_stream is not None:
+        await built.user_stream.start()
+
+
 def _record_job_run(store: Store) -> Callable[[JobOutcome], None]:
     def record(outcome: JobOutcome) -> None:
         store.record_job_run(
@@ -110,6 +138,7 @@ def probes_for(built: Built) -> Probes:
         record_job_run=_record_job_run(store),
         audit=built.audit.retry,
         strategy=lambda: built.strategy_choice.health_detail() if built.strategy_choice else {},
+        account_stream=lambda: _account_status(built),
     )
 
 
@@ -186,7 +215,7 @@ def compose(
         preflight=preflight,
         refresh_exchange_info=refresh_rules,
         daily_summary=lambda: write_and_send_daily_summary(built),
-        start_stream=built.stream.start,
+        start_stream=lambda: start_streams(built),
         after_check=after_check,
     )
 

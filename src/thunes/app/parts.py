@@ -12,6 +12,7 @@ from thunes.clock import Clock
 from thunes.config import Mode, Settings
 from thunes.events import Event, EventBus, EventKind
 from thunes.exchange.client import BinanceGateway
+from thunes.exchange.user_stream import UserStream
 from thunes.market.stream import PriceStream
 from thunes.notify.front import TelegramFront
 from thunes.orchestration.daemon import Daemon
@@ -113,6 +114,7 @@ class Built:
     front: TelegramFront | None = None
     health_json: Callable[[], dict[str, Any]] | None = None
     strategy_choice: StrategyChoice | None = None
+    user_stream: UserStream | None = None
 
     def prices(self) -> dict[str, Decimal]:
         """The latest stream mid price per symbol (for marks in reports)."""

@@ -2,10 +2,11 @@
 
 Unhealthy (503): the scheduler is not running, the signal check has not completed for two
 intervals or failed `FAILED_CHECKS_UNHEALTHY` times in a row, the price stream is disconnected
-or stale, a circuit breaker is open, the database does not answer, reconciliation failed, or the
-audit trail cannot be written. The kill-switch is reported but is a decision, not a fault; so
-are published parameters the daemon refused (it trades on the defaults and the `strategy`
-component says why). Probes are plain callables so this module needs no concrete component.
+or stale, the account stream (when there is one) is not subscribed, a circuit breaker is open,
+the database does not answer, reconciliation failed, or the audit trail cannot be written. The
+kill-switch is reported but is a decision, not a fault; so are published parameters the daemon
+refused (it trades on the defaults and the `strategy` component says why). Probes are plain
+callables so this module needs no concrete component.
 Every reason shown is a sentence for the operator, never an object's repr.
 """
 
@@ -41,6 +42,20 @@ class StreamStatus:
     dropped: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AccountStreamStatus:
+    """The account stream (User Data Stream): subscribed, and what it noticed."""
+
+    connected: bool
+    subscribed: bool
+    age_s: float | None
+    reconnects_last_hour: int = 0
+    unexplained: int = 0
+    last_unexplained: str | None = None
+    dropped: int = 0
+    last_error: str | None = None
+
+
 @dataclass
 class Probes:
     """Callables that read the live components; any may raise (reported as unhealthy)."""
@@ -55,6 +70,8 @@ class Probes:
     audit: Callable[[], str | None] = lambda: None
     # Which strategy parameters trade, and why published ones were refused (if so).
     strategy: Callable[[], Mapping[str, Any]] = lambda: {}
+    # The account stream; None when the mode has none.
+    account_stream: Callable[[], AccountStreamStatus | None] = lambda: None
 
 
 class DaemonHealth:
@@ -145,6 +162,7 @@ class DaemonHealth:
             ("scheduler", lambda: self._scheduler(scheduler_running, state, scheduler_error)),
             ("signal_check", self._signal_check),
             ("stream", self._stream),
+            ("account_stream", self._account_stream),
             ("breakers", self._breakers),
             ("database", self._database),
             ("reconciliation", lambda: self._reconciliation(not_trading_reason)),
@@ -190,6 +208,25 @@ class DaemonHealth:
     def _reconciliation(self, not_trading_reason: str | None) -> ComponentHealth:
         ok, reason = self.reconciliation
         return ComponentHealth(ok, {"reason": reason, "trading": not_trading_reason is None})
+
+    def _account_stream(self) -> ComponentHealth:
+        status = self.probes.account_stream()
+        if status is None:
+            return ComponentHealth(True, {"enabled": False})
+        detail: dict[str, Any] = {
+            "connected": status.connected,
+            "subscribed": status.subscribed,
+            "age_s": status.age_s,
+            "reconnects_last_hour": status.reconnects_last_hour,
+            "unexplained_changes": status.unexplained,
+            "last_unexplained": status.last_unexplained,
+            "dropped": status.dropped,
+            "reason": "",
+        }
+        if not status.subscribed:
+            why = f" (last refusal: {status.last_error})" if status.last_error else ""
+            detail["reason"] = _sentence(f"The account stream is not subscribed{why}")
+        return ComponentHealth(status.subscribed, detail)
 
     def update_metrics(self, metrics: DaemonMetrics) -> None:
         """Refresh gauges that mirror component state (called by the heartbeat)."""

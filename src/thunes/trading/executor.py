@@ -41,6 +41,7 @@ from typing import Any
 from thunes.clock import Clock
 from thunes.domain import Fill, OrderIntent, OrderState, RejectReason, Side
 from thunes.events import EventBus
+from thunes.exchange.order_updates import OrderUpdates
 from thunes.exchange.types import (
     ExchangeError,
     ExchangeFill,
@@ -122,8 +123,12 @@ class Executor:
         resolve_backoff: float = 0.5,
         order_window_seconds: float = DEFAULT_ORDER_WINDOW_SECONDS,
         wire_clock: Clock | None = None,
+        order_updates: OrderUpdates | None = None,
     ) -> None:
         self.gateway = gateway
+        # The account stream's execution reports: a final one stands in for a lookup, and any
+        # ends the wait between lookups (the composition root sets it when there is a stream).
+        self.order_updates = order_updates
         self.store = store
         self.clock = clock
         self.wire_clock = wire_clock or clock
@@ -209,6 +214,7 @@ class Executor:
             quote_quantity=intent.quote_quantity,
             stop_price=intent.stop_price,
         )
+
         def on_send() -> None:
             self.store.kv_set(SENT_AT_PREFIX + coid, repr(self.wire_clock.time()))
             self.crash.hit("request_in_flight")
@@ -262,6 +268,9 @@ class Executor:
     ) -> ExecutionResult:
         coid = record.client_order_id
         for attempt in range(self.resolve_attempts):
+            reported = self.order_updates.final(coid) if self.order_updates else None
+            if reported is not None:
+                return await self._adopt(record, reported, rules, sent=sent)
             try:
                 order = await self.gateway.get_order(record.symbol, coid)
             except ExchangeError as exc:
@@ -272,7 +281,8 @@ class Executor:
                 if self.window_passed(record):
                     return self._never_reached(record, sent)
             if attempt + 1 < self.resolve_attempts:
-                await self.clock.sleep(self.resolve_backoff * 2**attempt)
+                pause = self.clock.sleep(self.resolve_backoff * 2**attempt)
+                await (self.order_updates.wait(coid, pause) if self.order_updates else pause)
         current = self.store.get_order(coid) or record
         if current.state is OrderState.SENT:
             record = self._transition(coid, OrderState.UNKNOWN)
