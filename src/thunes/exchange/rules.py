@@ -59,6 +59,13 @@ def parse_symbol_rules(symbol_info: Mapping[str, Any]) -> SymbolRules:
         if legacy_min >= min_notional:
             min_notional = legacy_min
             apply_min = bool(legacy.get("applyToMarket", True)) or apply_min
+    band = found.get("PERCENT_PRICE_BY_SIDE")
+    percent_price = None
+    if band is not None:
+        percent_price = (
+            _decimal(band, "bidMultiplierUp"), _decimal(band, "bidMultiplierDown"),
+            _decimal(band, "askMultiplierUp"), _decimal(band, "askMultiplierDown"),
+        )
     extra = {
         k: str(v)
         for k, v in symbol_info.items()
@@ -81,6 +88,7 @@ def parse_symbol_rules(symbol_info: Mapping[str, Any]) -> SymbolRules:
         apply_min_to_market=apply_min,
         max_notional=max_notional,
         extra=extra,
+        percent_price=percent_price,
     )
 
 

@@ -208,6 +208,8 @@ class SymbolRules:
     apply_min_to_market: bool = True
     max_notional: Decimal | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # PERCENT_PRICE_BY_SIDE: (bidMultiplierUp, bidMultiplierDown, askMultiplierUp, askDown)
+    percent_price: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
 
     def round_price(self, price: Decimal) -> Decimal:
         """Round a price down to the tick size."""
@@ -219,9 +221,14 @@ class SymbolRules:
         return _round_down(quantity, step)
 
     def check(
-        self, price: Decimal, quantity: Decimal, market: bool = True
+        self, price: Decimal, quantity: Decimal, market: bool = True, *,
+        side: Side = Side.BUY, average: Decimal | None = None,
     ) -> FilterViolation | None:
-        """The first filter this order would violate, or None; `price` is the expected price."""
+        """The first filter this order would violate (in filters.md's order), or None.
+
+        `price` is the expected price; `average` the exchange's average price (`/avgPrice`),
+        which PERCENT_PRICE_BY_SIDE checks a limit price against when it is given.
+        """
         if not market:
             below = bool(self.min_price) and price < self.min_price
             if below or (bool(self.max_price) and price > self.max_price):
@@ -230,6 +237,9 @@ class SymbolRules:
                 return FilterViolation(
                     "PRICE_FILTER", RejectReason.FILTER_PRICE, f"price {price} off tick"
                 )
+            band = self._percent_price_violation(price, side, average)
+            if band is not None:
+                return band
         lot = self._lot_violation(quantity, market)
         if lot is not None:
             return lot
@@ -245,6 +255,18 @@ class SymbolRules:
                 "NOTIONAL", RejectReason.FILTER_NOTIONAL, f"notional {notional} above max"
             )
         return None
+
+    def _percent_price_violation(
+        self, price: Decimal, side: Side, average: Decimal | None
+    ) -> FilterViolation | None:
+        if self.percent_price is None or average is None or average <= 0:
+            return None
+        bid_up, bid_down, ask_up, ask_down = self.percent_price
+        up, down = (bid_up, bid_down) if side is Side.BUY else (ask_up, ask_down)
+        if average * down <= price <= average * up:
+            return None
+        return FilterViolation("PERCENT_PRICE_BY_SIDE", RejectReason.FILTER_PRICE,
+                               f"price {price} outside [{average * down}, {average * up}]")
 
     def _lot_violation(self, quantity: Decimal, market: bool) -> FilterViolation | None:
         checks = [

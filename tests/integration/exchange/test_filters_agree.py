@@ -2,7 +2,8 @@
 
 For each example the same order is checked locally (`SymbolRules.check`) and by the simulator
 over HTTP (POST /api/v3/order/test, which runs every check but executes nothing): either both
-accept it, or both name the same filter.
+accept it, or both name the same filter. PERCENT_PRICE_BY_SIDE is checked locally against the
+average price the exchange publishes (`/avgPrice`), as the exchange does.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ async def _sim_verdict(gateway: BinanceGateway, params: dict[str, Any]) -> str |
     return None
 
 
-def _local_verdict(rules: SymbolRules, price: Decimal, qty: Decimal, market: bool) -> str | None:
-    violation = rules.check(price, qty, market=market)
+def _local_verdict(rules: SymbolRules, price: Decimal, qty: Decimal, market: bool,
+                   average: Decimal) -> str | None:
+    violation = rules.check(price, qty, market=market, average=average)
     return None if violation is None else violation.filter
 
 
@@ -83,6 +85,7 @@ def test_checks_agree_with_the_simulator() -> None:
         try:
             rules = runner.run(gateway.symbol_rules("BTCUSDT"))
             book = runner.run(gateway.book_ticker("BTCUSDT"))
+            average = Decimal(runner.run(gateway.client.get_avg_price(symbol="BTCUSDT"))["price"])
 
             @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
             @given(price=prices, qty=sizes, market=st.booleans(), rounded=st.booleans())
@@ -90,7 +93,7 @@ def test_checks_agree_with_the_simulator() -> None:
                 if rounded:
                     price, qty = rules.round_price(price), rules.round_quantity(qty, market)
                 checked_price = book.mid if market else price
-                local = _local_verdict(rules, checked_price, qty, market)
+                local = _local_verdict(rules, checked_price, qty, market, average)
                 remote = runner.run(_sim_verdict(gateway, _params(price, qty, market)))
                 assert local == remote, (price, qty, market)
                 seen.add(remote)
