@@ -9,8 +9,10 @@ in STATE_DIR, and the real gateway against the simulator at API_URL. The simulat
 test process, so the exchange outlives this one. Trading runs on the simulator's market clock
 and the order window on the wall clock, as the daemon does in sim mode.
 
-With THUNES_CRASH_AT="step:point" the process SIGKILLs itself the first time the order path
-reaches `point` (see `thunes.trading.crash.CrashPoints`) during `step`.
+With THUNES_CRASH_AT="step:point" (or "step:point#N") the process SIGKILLs itself the first
+(N-th) time the order path reaches `point` (see `thunes.trading.crash.CrashPoints`) during
+`step`. With THUNES_EXCHANGE_STOP_PCT set, positions get a protective stop on the exchange at
+that stop-loss; the step "hold" makes the strategy say HOLD.
 It prints one JSON line: each step's outcome, reason and detail.
 """
 
@@ -42,14 +44,16 @@ SYMBOL = "BTCUSDT"
 QUOTE = Decimal("50")
 COOLDOWN = timedelta(minutes=60)
 DB_FILE = "thunes.db"
-STEPS = {"enter": Action.ENTER, "exit": Action.EXIT}
+STEPS = {"enter": Action.ENTER, "exit": Action.EXIT, "hold": Action.HOLD}
 
 
 class KillAt(CrashPoints):
     """SIGKILLs this process at `point`, once `arm(step)` named the step it belongs to."""
 
     def __init__(self, spec: str) -> None:
-        self.step, _, self.point = spec.partition(":")
+        self.step, _, point = spec.partition(":")
+        self.point, _, nth = point.partition("#")
+        self.nth, self.seen = int(nth or 1), 0
         self.armed = False
 
     def arm(self, step: str) -> None:
@@ -57,7 +61,9 @@ class KillAt(CrashPoints):
 
     def hit(self, name: str) -> None:
         if self.armed and name == self.point:
-            os.kill(os.getpid(), signal.SIGKILL)
+            self.seen += 1
+            if self.seen == self.nth:
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 async def market_clock(api_url: str) -> SimClock:
@@ -81,8 +87,10 @@ async def main(api_url: str, state_dir: Path, steps: list[str]) -> dict[str, obj
         audit = AuditTrail(state_dir / AUDIT_FILE, clock, events=events)
         risk = RiskManager(RiskLimits(Decimal(1000), 3, COOLDOWN), store, clock, events, audit)
         strategy = Scripted()
+        stop = os.environ.get("THUNES_EXCHANGE_STOP_PCT")
         config = PipelineConfig(symbols=[SYMBOL], interval="5m", quote_amount=QUOTE,
-                                min_confidence=0.0, stop_loss_pct=Decimal(0), kline_limit=60)
+                                min_confidence=0.0, stop_loss_pct=Decimal(stop or 0),
+                                kline_limit=60, exchange_stops=stop is not None)
         pipeline = CheckPipeline(gateway, store, risk, strategy, clock, config, audit=audit,
                                  events=events, crash_points=crash, order_window_seconds=1.0,
                                  wire_clock=wall)

@@ -51,9 +51,10 @@ DRIVER_TIMEOUT = 60.0
 
 
 async def start_driver(
-    sim: Simulator, state: Path, steps: str, crash_at: str | None = None
+    sim: Simulator, state: Path, steps: str, crash_at: str | None = None,
+    **extra_env: str,
 ) -> asyncio.subprocess.Process:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0"}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", **extra_env}
     if crash_at:
         env["THUNES_CRASH_AT"] = crash_at
     return await asyncio.create_subprocess_exec(
@@ -68,9 +69,11 @@ async def killed(proc: asyncio.subprocess.Process) -> None:
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, out.decode(), err.decode()[-3000:])
 
 
-async def completed(sim: Simulator, state: Path, steps: str) -> list[dict[str, str]]:
+async def completed(
+    sim: Simulator, state: Path, steps: str, **extra_env: str
+) -> list[dict[str, str]]:
     """Run the driver to its end (no kill point); every check ends without an error."""
-    proc = await start_driver(sim, state, steps)
+    proc = await start_driver(sim, state, steps, **extra_env)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=DRIVER_TIMEOUT)
     assert proc.returncode == 0, err.decode()[-3000:]
     done: list[dict[str, str]] = json.loads(out.decode().strip().splitlines()[-1])["steps"]

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+
+from tests.integration.trading.crash_driver import DB_FILE
 from tests.integration.trading.rig import Scripted, held
+from tests.integration.trading.test_crash_safety import (
+    audit_entries,
+    completed,
+    killed,
+    start_driver,
+)
 from thunes.clock import ManualClock
-from thunes.domain import Action, ExitReason, is_protective
+from thunes.domain import Action, Dust, ExitReason, is_protective
 from thunes.events import EventBus, EventKind, RecordingSink
 from thunes.exchange.client import BinanceGateway
 from thunes.sim import Simulator
@@ -106,3 +116,35 @@ async def test_the_exchange_stop_closes_the_position_while_thunes_is_down_and_is
     dust = restarted.pipeline.executor.positions.dust.get("BTCUSDT")
     assert dust.quantity == held(sim, "BTC")
     assert sim.exchange.open_orders("BTCUSDT") == []  # no new stop for a closed position
+
+
+@pytest.mark.slow
+async def test_a_daemon_killed_after_an_entry_is_protected_by_its_exchange_stop(
+    sim: Simulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    """SIGKILL right after the stop order's answer (THUNES never recorded that it rests), the
+    replay falls through the stop, a restart finds the position closed by the exchange."""
+    stop = {"THUNES_EXCHANGE_STOP_PCT": "0.001"}
+    # The 2nd answer of the entry step is the protective stop's (the 1st is the market buy).
+    await killed(await start_driver(sim, tmp_path, "enter",
+                                    "enter:after_response_before_fill_record#2", **stop))
+    (resting,) = stops_on_exchange(sim)
+    for _ in range(500):  # the market goes on while THUNES is down
+        if resting.status == "FILLED":  # type: ignore[attr-defined]
+            break
+        clock.advance(300)
+        sim.match_all()
+    assert resting.status == "FILLED", "the replay never reached the stop"  # type: ignore[attr-defined]
+
+    (step,) = await completed(sim, tmp_path, "hold", **stop)
+    assert step["outcome"] == "hold", step
+    with Store.open(tmp_path / DB_FILE) as store:
+        assert store.open_position("BTCUSDT") is None
+        (closed,) = store.closed_positions()
+        assert closed.exit_reason is ExitReason.STOP_LOSS
+        assert "BTCUSDT" in store.risk_state().cooldowns
+        dust = Dust.decode(store.kv_get("dust:BTCUSDT"))
+    assert dust.quantity == held(sim, "BTC")
+    fills = [e for e in audit_entries(tmp_path) if e["kind"] == "fill"]
+    assert [f["data"]["side"] for f in fills] == ["BUY", "SELL"]
+    assert sim.exchange.open_orders("BTCUSDT") == []
