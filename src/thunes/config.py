@@ -124,7 +124,12 @@ class Settings(BaseSettings):
     sim_fee_rate: Decimal = Field(Decimal("0.001"), ge=0, lt=1)
     sim_start: str = ""
 
-    @field_validator("symbols", "alerts_silenced", "sim_data", mode="before")
+    # Market-universe ranking: pairs quoted in this asset, 24 h quote volume floor, never these.
+    rank_quote_asset: str = "USDT"
+    rank_min_quote_volume: Decimal = Field(Decimal("10000000"), ge=0)
+    rank_deny: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("symbols", "alerts_silenced", "sim_data", "rank_deny", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
@@ -168,6 +173,21 @@ class Settings(BaseSettings):
             raise ValueError(f"symbols must be upper-case letters and digits: {', '.join(bad)}")
         if len(set(value)) != len(value):
             raise ValueError("a symbol is listed twice")
+        return value
+
+    @field_validator("rank_quote_asset")
+    @classmethod
+    def _quote_asset(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z0-9]{2,10}", value):
+            raise ValueError("must be an upper-case asset name, e.g. USDT")
+        return value
+
+    @field_validator("rank_deny")
+    @classmethod
+    def _deny(cls, value: list[str]) -> list[str]:
+        bad = [s for s in value if not SYMBOL_PATTERN.match(s)]
+        if bad:
+            raise ValueError(f"symbols must be upper-case letters and digits: {', '.join(bad)}")
         return value
 
     @field_validator("timeframe")

@@ -90,19 +90,22 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--min-quote-volume",
         type=_amount,
-        default=DEFAULT_MIN_QUOTE_VOLUME,
         metavar="AMOUNT",
-        help="24 h quote volume a symbol needs, in the quote asset",
+        help="24 h quote volume a symbol needs, in the quote asset "
+        f"(default: THUNES_RANK_MIN_QUOTE_VOLUME, {DEFAULT_MIN_QUOTE_VOLUME:,})",
     )
     parser.add_argument(
         "--quote-asset",
         type=_asset,
-        default=DEFAULT_QUOTE_ASSET,
         metavar="ASSET",
-        help="rank the pairs quoted in this asset",
+        help=f"rank the pairs quoted in this asset (default: THUNES_RANK_QUOTE_ASSET, "
+        f"{DEFAULT_QUOTE_ASSET})",
     )
     parser.add_argument(
-        "--deny", type=_symbols, default=[], metavar="SYM,...", help="symbols never ranked"
+        "--deny",
+        type=_symbols,
+        metavar="SYM,...",
+        help="symbols never ranked (default: THUNES_RANK_DENY)",
     )
     add_env_file_option(parser)
     parser.set_defaults(handler=run)
@@ -122,12 +125,10 @@ def run(args: argparse.Namespace) -> int:
     problem = _argument_problem(args)
     if problem is not None:
         return problem
+    settings = settings_from_args(args)
+    _apply_settings(args, settings)
     console = Console()
-    if args.data is not None:
-        outcome = _from_folder(args)
-    else:
-        settings = settings_from_args(args)
-        outcome = _from_exchange(settings, args)
+    outcome = _from_folder(args) if args.data is not None else _from_exchange(settings, args)
     if isinstance(outcome, int):
         return outcome
     ranking, source, fetched = outcome
@@ -141,6 +142,16 @@ def run(args: argparse.Namespace) -> int:
         _write_json(args, ranking, source, fetched)
         console.print(f"ranking written to {args.json}")
     return 0
+
+
+def _apply_settings(args: argparse.Namespace, settings: Settings) -> None:
+    """Options not given take the THUNES_RANK_* settings."""
+    if args.min_quote_volume is None:
+        args.min_quote_volume = settings.rank_min_quote_volume
+    if args.quote_asset is None:
+        args.quote_asset = settings.rank_quote_asset
+    if args.deny is None:
+        args.deny = list(settings.rank_deny)
 
 
 Outcome = tuple[Ranking, str, "FetchedUniverse | None"] | int

@@ -127,3 +127,28 @@ def test_at_outside_sim_mode_without_data_is_refused(
     assert main(["rank", "--at", AT]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--at" in err
+
+
+def test_the_rank_settings_are_the_defaults_of_the_options(
+    workdir: Path, universe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THUNES_RANK_MIN_QUOTE_VOLUME", "1000000000")
+    monkeypatch.setenv("THUNES_RANK_DENY", "BTCUSDT,ETHUSDT")
+    out = workdir / "r.json"
+    assert main(["rank", "--data", str(universe), "--at", AT, "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["min_quote_volume"] == "1000000000"
+    assert document["deny"] == ["BTCUSDT", "ETHUSDT"]
+    assert {r["symbol"] for r in document["ranked"]} == {"DOGEUSDT", "XRPUSDT", "BNBUSDT"}
+
+
+def test_a_bad_rank_setting_is_one_line_and_exit_2(
+    workdir: Path,
+    universe: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("THUNES_RANK_QUOTE_ASSET", "usd-t")
+    assert main(["rank", "--data", str(universe)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "THUNES_RANK_QUOTE_ASSET" in err
