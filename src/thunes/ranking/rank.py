@@ -12,6 +12,8 @@ goes through the same steps; the first that fails skips that symbol with its rea
 4. the features of the last `HISTORY_BARS` closed bars, then the score (`score`).
 
 Ranked by score, then confidence, then 24 h quote volume (all descending), then symbol name.
+Each row's `features` holds the raw indicators (`features.compute_features`) and, as
+`score_<name>`, each indicator's sub-score (`score.WEIGHTS`), so a ranking can be explained.
 """
 
 from __future__ import annotations
