@@ -62,3 +62,10 @@ class RankingRun:
     considered: int
     ranking: Ranking | None = None
     error: str = ""
+    # What the store keeps beside the ranking (counts are there even when its rows are not read).
+    finished_at: datetime | None = None
+    ranked_count: int = 0
+    failed_count: int = 0
+    requests: int = 0
+    peak_weight: int = 0
+    trigger: str = ""  # "schedule" or "manual"

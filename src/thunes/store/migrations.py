@@ -103,7 +103,55 @@ def _v0_to_v1(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v0_to_v1,)
+_V2 = [
+    """CREATE TABLE ranking_runs (
+        id INTEGER PRIMARY KEY,
+        timeframe TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        duration_s REAL NOT NULL,
+        considered INTEGER NOT NULL,
+        ranked INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        peak_weight INTEGER NOT NULL,
+        trigger TEXT NOT NULL,
+        error TEXT NOT NULL)""",
+    "CREATE INDEX ix_ranking_runs_timeframe ON ranking_runs (timeframe, id)",
+    """CREATE TABLE ranking_rows (
+        run_id INTEGER NOT NULL REFERENCES ranking_runs (id) ON DELETE CASCADE,
+        rank INTEGER NOT NULL,
+        symbol TEXT NOT NULL,
+        bullish_score TEXT NOT NULL,
+        confidence INTEGER NOT NULL,
+        quote_volume_24h TEXT NOT NULL,
+        reasons_json TEXT NOT NULL,
+        features_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, rank))""",
+    """CREATE TABLE ranking_failures (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES ranking_runs (id) ON DELETE CASCADE,
+        symbol TEXT NOT NULL,
+        reason TEXT NOT NULL)""",
+    "CREATE INDEX ix_ranking_failures_run_id ON ranking_failures (run_id)",
+    """CREATE TABLE ranking_locks (
+        timeframe TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        run_id INTEGER,
+        acquired_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)""",
+]
+
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Market-universe ranking: persisted runs, their rows and failures, one lock per timeframe."""
+    for statement in _V2:
+        conn.exec_driver_sql(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v0_to_v1, _v1_to_v2)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -6,7 +6,7 @@ that a freshly migrated database has exactly these columns, so the two cannot dr
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, Float, ForeignKey, Integer, MetaData, String, Table
 
 from thunes.store.columns import DateText, DecimalText, UTCDateTime
 
@@ -113,4 +113,55 @@ kv = Table(
     metadata,
     Column("key", String, primary_key=True),
     Column("value", String, nullable=False),
+)
+
+ranking_runs = Table(
+    "ranking_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("timeframe", String, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("status", String, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("duration_s", Float, nullable=False),
+    Column("considered", Integer, nullable=False),
+    Column("ranked", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("peak_weight", Integer, nullable=False),
+    Column("trigger", String, nullable=False),
+    Column("error", String, nullable=False),
+)
+
+ranking_rows = Table(
+    "ranking_rows",
+    metadata,
+    Column("run_id", Integer, ForeignKey("ranking_runs.id"), primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("symbol", String, nullable=False),
+    Column("bullish_score", DecimalText, nullable=False),
+    Column("confidence", Integer, nullable=False),
+    Column("quote_volume_24h", DecimalText, nullable=False),
+    Column("reasons_json", String, nullable=False),
+    Column("features_json", String, nullable=False),
+)
+
+ranking_failures = Table(
+    "ranking_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("ranking_runs.id"), nullable=False),
+    Column("symbol", String, nullable=False),
+    Column("reason", String, nullable=False),
+)
+
+ranking_locks = Table(
+    "ranking_locks",
+    metadata,
+    Column("timeframe", String, primary_key=True),
+    Column("owner", String, nullable=False),
+    Column("run_id", Integer),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
