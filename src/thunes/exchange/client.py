@@ -37,6 +37,7 @@ from thunes.exchange.errors import (
     reject_reason,
 )
 from thunes.exchange.guard import RequestGuard
+from thunes.exchange.kline_rows import closed_kline_rows
 from thunes.exchange.klines_cache import KlineCache
 from thunes.exchange.parse import (
     MalformedResponse,
@@ -64,6 +65,7 @@ from thunes.exchange.types import (
     ExchangeFill,
     ExchangeOrder,
     InvalidRequestError,
+    KlineRow,
     PlacementResult,
     PlacementStatus,
     RateLimitedError,
@@ -217,6 +219,25 @@ class BinanceGateway:
             frame = klines_frame(rows, self.time_sync.now_ms()).tail(limit)
         self._klines.put(symbol, interval, frame, step)
         return frame
+
+    async def klines_between(
+        self, symbol: str, interval: str, start_ms: int, end_ms: int, limit: int = 1000
+    ) -> list[KlineRow]:
+        """One page of history: up to `limit` (≤ 1000) closed bars opened in [start_ms, end_ms],
+        oldest first, with the exchange's own text. Never cached; the bar in progress is left out.
+        """
+        interval_ms(interval)  # an unknown interval is the caller's error, not a request
+        params = {
+            "symbol": symbol, "interval": interval, "startTime": start_ms, "endTime": end_ms,
+            "limit": max(1, min(limit, 1000)),
+        }
+
+        async def call() -> Any:
+            return await self.client.get_klines(**params)
+
+        rows = await self.guard.read(MARKET_DATA, endpoint_weight("klines"), call)
+        with reading("klines"):
+            return closed_kline_rows(rows, self.time_sync.now_ms())
 
     async def price(self, symbol: str) -> Decimal:
         async def call() -> Any:

@@ -174,6 +174,35 @@ class BookTicker:
 
 
 @dataclass(frozen=True, slots=True)
+class KlineRow:
+    """One closed kline exactly as the exchange sent it: Binance's 12 fields, amounts as text.
+
+    Kept as text so a downloaded file holds the exchange's own digits (`7195.24000000`).
+    """
+
+    open_time: int
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: str
+    close_time: int
+    quote_volume: str
+    count: int
+    taker_buy_volume: str
+    taker_buy_quote_volume: str
+    ignore: str
+
+    def fields(self) -> tuple[str, ...]:
+        """The 12 fields as text, in Binance's order (open_time ... ignore)."""
+        return (
+            str(self.open_time), self.open, self.high, self.low, self.close, self.volume,
+            str(self.close_time), self.quote_volume, str(self.count), self.taker_buy_volume,
+            self.taker_buy_quote_volume, self.ignore,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class FilterViolation:
     """A quantity or price the symbol's filters refuse; checked before any request is sent."""
 
@@ -340,4 +369,14 @@ class ExchangeGateway(Protocol):
 
     def breaker_open(self, name: str) -> bool:
         """Whether the named breaker ("market_data", "orders" or "account") refuses calls now."""
+        ...
+
+
+class KlineHistory(Protocol):
+    """What a historical download needs from an exchange. Implemented by `BinanceGateway`."""
+
+    async def klines_between(
+        self, symbol: str, interval: str, start_ms: int, end_ms: int, limit: int = 1000
+    ) -> list[KlineRow]:
+        """One request: up to `limit` closed bars opened in [start_ms, end_ms], oldest first."""
         ...
