@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     mode: Mode = Mode.SIM
     symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["BTCUSDT"])
     timeframe: str = "1h"
+    # A built-in (sma, rsi), a name from strategy_dir, path/to/file.py:Class or module:Class
     strategy: str = "sma"
+    strategy_dir: Path = Path("strategies")
     check_interval_minutes: float = Field(10.0, gt=0)
     daily_summary_time: str = "23:00"
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from thunes.backtest.optimize import OptimizeReport
 from thunes.clock import Clock
-from thunes.strategy import Strategy, StrategyError, get_strategy
+from thunes.strategy import Strategy, StrategyError
+from thunes.strategy_files import load_strategy
 
 PARAMS_FILENAME = "strategy_params.json"
 REQUIRED_KEYS = (
@@ -54,8 +55,12 @@ class PublishedParams:
     interval: str | None = None  # None: published before the interval was recorded
 
     def build(self) -> Strategy:
-        """The published strategy, ready for `latest_signal`."""
-        return get_strategy(self.strategy, **self.params)
+        """The published strategy, ready for `latest_signal`.
+
+        `strategy` is the loader's key: a built-in's name, `module:Class` or a file's absolute
+        path and class, so a user strategy is never confused with another of the same name.
+        """
+        return load_strategy(self.strategy, self.params)
 
 
 def params_path(state_dir: Path) -> Path:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from thunes.clock import Clock
-from thunes.config import Mode, Settings
+from thunes.config import ENV_PREFIX, Mode, Settings
 from thunes.events import Event, EventBus, EventKind
 from thunes.exchange.client import BinanceGateway
 from thunes.exchange.user_stream import UserStream
@@ -29,7 +29,8 @@ from thunes.params_store import (
 from thunes.reports.snapshot import HealthSnapshot
 from thunes.store import Store, StoreError, db_path
 from thunes.store.audit import AuditTrail
-from thunes.strategy import Strategy, get_strategy
+from thunes.strategy import Strategy, StrategyError
+from thunes.strategy_files import resolve as resolve_strategy
 from thunes.trading.pipeline import CheckPipeline
 from thunes.trading.results import CheckReport
 from thunes.trading.risk import RiskManager
@@ -142,6 +143,10 @@ def choose_strategy(settings: Settings, audit: AuditTrail | None = None) -> Stra
     another strategy or bar interval are refused (the defaults trade, and health says so); a
     malformed file stops the start-up.
     """
+    try:
+        loaded = resolve_strategy(settings.strategy, settings.strategy_dir)
+    except StrategyError as exc:
+        raise StartupError(f"{ENV_PREFIX}STRATEGY: {exc}") from None
     path = params_path(settings.state_dir)
     try:
         published = load_published_params(path)
@@ -149,7 +154,7 @@ def choose_strategy(settings: Settings, audit: AuditTrail | None = None) -> Stra
         raise StartupError(f"{path}: {exc}") from None
     refused = None
     if published is not None:
-        refused = mismatch(published, settings.strategy, settings.timeframe)
+        refused = mismatch(published, loaded.key, settings.timeframe)
         if refused is None:
             strategy = published.build()
             log.info("strategy %s with published parameters %s", strategy.name, strategy.params)
@@ -158,7 +163,7 @@ def choose_strategy(settings: Settings, audit: AuditTrail | None = None) -> Stra
             return StrategyChoice(strategy, settings.timeframe, published)
         refused = f"{path}: {refused}; trading on the default parameters"
         log.warning("%s", refused)  # the alert (and its audit entry) follows at start
-    strategy = get_strategy(settings.strategy)
+    strategy = loaded.build()
     log.info("strategy %s with default parameters %s", strategy.name, dict(strategy.params))
     return StrategyChoice(strategy, settings.timeframe, published, refused)
 

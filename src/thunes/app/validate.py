@@ -20,7 +20,8 @@ from thunes.market.klines import KlineFileError
 from thunes.orchestration.health import cannot_listen
 from thunes.orchestration.sim_runtime import SimSetupError, sim_data
 from thunes.sim.replay import UnknownInterval, load_replay
-from thunes.strategy import StrategyError, get_strategy
+from thunes.strategy import StrategyError
+from thunes.strategy_files import resolve as resolve_strategy
 
 
 class SymbolSource(Protocol):
@@ -36,8 +37,9 @@ def refuse(problems: list[str]) -> None:
 
 
 def strategy_problems(settings: Settings) -> list[str]:
+    """The strategy loads (built-in, folder, file or module) and keeps the contract."""
     try:
-        get_strategy(settings.strategy)
+        resolve_strategy(settings.strategy, settings.strategy_dir)
     except StrategyError as exc:
         return [f"{ENV_PREFIX}STRATEGY: {exc}"]
     return []

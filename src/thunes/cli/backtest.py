@@ -33,10 +33,11 @@ from thunes.cli.kline_inputs import SymbolInput, group_inputs, load_input, quali
 from thunes.cli.parsing import positive_float, positive_int, unwritable_dir
 from thunes.cli.progress import LazyProgress
 from thunes.cli.search_grid import fixed_values, grid_values, key_values
+from thunes.cli.strategies import STRATEGY_HELP, cli_strategy_key
 from thunes.clock import SystemClock
 from thunes.market.klines import KlineFileError
 from thunes.params_store import params_path, publish
-from thunes.strategy import StrategyError, available_strategies, get_strategy
+from thunes.strategy import StrategyError, get_strategy
 
 EXIT_BAD_INPUT = 2
 EXIT_NOT_PUBLISHED = 1
@@ -163,9 +164,7 @@ def _guardrail_options(opt: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--strategy", default="sma", help=f"one of {', '.join(available_strategies())}"
-    )
+    parser.add_argument("--strategy", default="sma", help=STRATEGY_HELP)
     parser.add_argument("--from", dest="start", help="first bar (ISO date/time, UTC)")
     parser.add_argument("--to", dest="end", help="last bar (ISO date/time, UTC, inclusive)")
     parser.add_argument(
@@ -248,6 +247,7 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     if problem:
         return _fail(f"--out {args.out}: {problem}")
     try:
+        args.strategy = cli_strategy_key(args)
         strategy = get_strategy(args.strategy, **key_values(args.param, "--param"))
         entry = _one_symbol(args, console)
         frame, symbol = entry.frame, entry.symbol
@@ -339,7 +339,7 @@ def run_optimize_command(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     try:
-        get_strategy(args.strategy)
+        args.strategy = cli_strategy_key(args)
         spec = _spec(args)
         frames = _frames(args, console)
         interval = common_interval(frames)

@@ -9,10 +9,17 @@ the trading rules both sides share (stop-loss, cool-down, daily-loss limit, sizi
 from thunes.strategy.base import Bars, ParamRange, SignalFrame, Strategy, StrategyError
 from thunes.strategy.builtin import RsiMeanReversion, SmaCrossover
 from thunes.strategy.indicators import volume_confidence, volume_ratio
-from thunes.strategy.registry import available_strategies, get_strategy, latest_signal
+from thunes.strategy.registry import (
+    BUILTIN_NAMES,
+    available_strategies,
+    get_strategy,
+    latest_signal,
+    register_strategy,
+)
 from thunes.strategy.rules import TradingRules, effective_stop, stop_loss_hit
 
 __all__ = [
+    "BUILTIN_NAMES",
     "Bars",
     "ParamRange",
     "RsiMeanReversion",
@@ -25,6 +32,7 @@ __all__ = [
     "effective_stop",
     "get_strategy",
     "latest_signal",
+    "register_strategy",
     "stop_loss_hit",
     "volume_confidence",
     "volume_ratio",

@@ -17,13 +17,27 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 
 
+BUILTIN_NAMES = frozenset(STRATEGIES)
+
+
 def available_strategies() -> list[str]:
     return sorted(STRATEGIES)
 
 
+def register_strategy(key: str, cls: type[Strategy]) -> None:
+    """Make a loaded user strategy reachable by `get_strategy(key)` (the loader's spec key).
+
+    The loader outside this package does the importing; this only records the class, so the
+    optimiser and published parameters find it by the same key.
+    """
+    if key in BUILTIN_NAMES:
+        raise StrategyError(f"{key!r} is a built-in strategy's name")
+    STRATEGIES[key] = cls
+
+
 def get_strategy(name: str, **params: Any) -> Strategy:
     """Build a strategy by name; unknown names and bad parameters raise `StrategyError`."""
-    cls = STRATEGIES.get(name.strip().lower())
+    cls = STRATEGIES.get(name) or STRATEGIES.get(name.strip().lower())
     if cls is None:
         raise StrategyError(
             f"unknown strategy {name!r}; available: {', '.join(available_strategies())}"
