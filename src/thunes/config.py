@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from thunes.intervals import TRADING_INTERVALS
+from thunes.ranking.types import CADENCE_MINUTES
 
 ENV_PREFIX = "THUNES_"
 DEFAULT_ENV_FILE = ".env"
@@ -125,11 +126,17 @@ class Settings(BaseSettings):
     sim_port: int = Field(0, ge=0, le=65535)
     sim_fee_rate: Decimal = Field(Decimal("0.001"), ge=0, lt=1)
     sim_start: str = ""
+    # A folder of kline files (one per symbol, named in the file name) the embedded simulator
+    # serves whole, each symbol listed from its first bar; empty: only THUNES_SIM_DATA/samples.
+    sim_data_dir: Path | None = None
 
     # Market-universe ranking: pairs quoted in this asset, 24 h quote volume floor, never these.
     rank_quote_asset: str = "USDT"
     rank_min_quote_volume: Decimal = Field(Decimal("10000000"), ge=0)
     rank_deny: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Which symbols each check trades: "static" (THUNES_SYMBOLS) or "ranked:N" (the top N of
+    # the latest ranking of THUNES_TIMEFRAME, plus every symbol THUNES still holds).
+    universe: str = "static"
 
     @field_validator("symbols", "alerts_silenced", "sim_data", "rank_deny", mode="before")
     @classmethod
@@ -154,6 +161,19 @@ class Settings(BaseSettings):
         if text == "true":
             return True
         raise ValueError(f"must be exactly true (to trade real money) or false, not {text!r}")
+
+    @field_validator("sim_data_dir", mode="before")
+    @classmethod
+    def _optional_path(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("universe")
+    @classmethod
+    def _universe(cls, value: str) -> str:
+        text = value.strip()
+        if text == "static" or re.fullmatch(r"ranked:[1-9]\d{0,3}", text):
+            return text
+        raise ValueError("must be static or ranked:N (N from 1), e.g. ranked:5")
 
     @field_validator("sim_start")
     @classmethod
@@ -237,6 +257,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def ranked_top(self) -> int | None:
+        """N of `THUNES_UNIVERSE=ranked:N`, or None for the static THUNES_SYMBOLS."""
+        return int(self.universe.split(":")[1]) if self.universe.startswith("ranked:") else None
+
+    @property
     def has_keys(self) -> bool:
         return bool(self.api_key.get_secret_value() and self.api_secret.get_secret_value())
 
@@ -288,6 +313,12 @@ def cross_field_problems(settings: Settings) -> list[str]:
         problems.append(
             f"{ENV_PREFIX}API_KEY: {settings.mode.value} mode needs {ENV_PREFIX}API_KEY "
             f"and {ENV_PREFIX}API_SECRET"
+        )
+    if settings.ranked_top is not None and settings.timeframe not in CADENCE_MINUTES:
+        problems.append(
+            f"{ENV_PREFIX}UNIVERSE: {settings.universe} needs a ranked timeframe; "
+            f"{ENV_PREFIX}TIMEFRAME={settings.timeframe} is not one of "
+            f"{', '.join(CADENCE_MINUTES)}"
         )
     if settings.mode is Mode.LIVE and not settings.live_confirm:
         problems.append(

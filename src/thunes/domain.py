@@ -45,6 +45,8 @@ class RejectReason(StrEnum):
     STALE_PRICE = "STALE_PRICE"
     LOW_CONFIDENCE = "LOW_CONFIDENCE"
     NOT_RECONCILED = "NOT_RECONCILED"
+    NOT_IN_UNIVERSE = "NOT_IN_UNIVERSE"  # not in the top N of the latest ranking
+    RANKING_STALE = "RANKING_STALE"  # no ranking recent enough: no entries anywhere
     FILTER_PRICE = "FILTER_PRICE"
     FILTER_LOT_SIZE = "FILTER_LOT_SIZE"
     FILTER_MARKET_LOT_SIZE = "FILTER_MARKET_LOT_SIZE"

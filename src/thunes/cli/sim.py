@@ -19,6 +19,7 @@ from thunes.cli.parsing import port_number, positive_float, positive_int
 from thunes.clock import SimClock
 from thunes.market.klines import KlineFileError, symbol_from_filename
 from thunes.sim import Simulator, SimulatorConfig, default_data, replay_clock
+from thunes.sim.universe import DataDirError, folder_data
 from thunes.sim.wallclock import wall_clock_config
 
 EXIT_USAGE = 2
@@ -40,7 +41,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--data", type=Path, nargs="+", help="kline files to replay (default: bundled samples)"
     )
-    parser.add_argument("--start", help="simulated start, ISO UTC (default: 30 days into the data)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="a folder of kline files, one per symbol named in the file name (e.g. "
+        "BTCUSDT_1h.csv), served together; each symbol is listed from its first bar",
+    )
+    parser.add_argument(
+        "--start",
+        help="simulated start, ISO UTC (default: 30 days after the latest first bar)",
+    )
     parser.add_argument("--snapshot", type=Path, help="keep exchange state in this JSON file")
     parser.add_argument(
         "--balance",
@@ -75,21 +85,32 @@ def _fee_rate(text: str) -> Decimal:
     return value
 
 
+def _data(args: argparse.Namespace, problems: list[str]) -> dict[str, Path]:
+    """Symbol → file from --data-dir and --data (default: the bundled samples)."""
+    if not (args.data or args.data_dir):
+        return default_data()
+    data: dict[str, Path] = {}
+    if args.data_dir:
+        try:
+            data = folder_data(args.data_dir)
+        except DataDirError as error:
+            problems.append(f"--data-dir {error}")
+    for path in args.data or []:
+        symbol = symbol_from_filename(path)
+        if not path.exists():
+            problems.append(f"--data {path}: no such file")
+        elif symbol is None:
+            problems.append(f"--data {path}: cannot tell the symbol from the file name")
+        elif symbol in data:
+            problems.append(f"--data {path}: {symbol} is already replayed from {data[symbol]}")
+        else:
+            data[symbol] = path
+    return data
+
+
 def _problems_and_config(args: argparse.Namespace) -> tuple[list[str], SimulatorConfig | None]:
     problems: list[str] = []
-    data = default_data()
-    if args.data:
-        data = {}
-        for path in args.data:
-            symbol = symbol_from_filename(path)
-            if not path.exists():
-                problems.append(f"--data {path}: no such file")
-            elif symbol is None:
-                problems.append(f"--data {path}: cannot tell the symbol from the file name")
-            elif symbol in data:
-                problems.append(f"--data {path}: {symbol} is already replayed from {data[symbol]}")
-            else:
-                data[symbol] = path
+    data = _data(args, problems)
     balances: dict[str, Decimal] = {}
     for item in args.balance:
         asset, _, amount = item.partition("=")
@@ -139,6 +160,7 @@ async def _serve(config: SimulatorConfig, host: str, port: int) -> str | None:
         return f"--port {port}: cannot listen on {host}:{port}: {error.strerror or error}"
     print(f"THUNES sim on {sim.base_url} (API_URL {sim.api_url}, streams {sim.ws_url})", flush=True)
     print(f"API key {config.api_key!r}, secret {config.api_secret!r}", flush=True)
+    print(f"replaying {len(config.data)} symbols: {', '.join(config.data)}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -17,6 +17,7 @@ from thunes.config import Settings
 from thunes.market.klines import symbol_from_filename
 from thunes.orchestration.footprint import release_free_memory, stream_interval
 from thunes.sim import Simulator, SimulatorConfig, default_data, replay_clock
+from thunes.sim.universe import DataDirError, folder_data
 from thunes.store import Store
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,19 @@ class SimRuntime:
 
 
 def sim_data(settings: Settings) -> dict[str, Path]:
-    """Symbol → kline file for the configured symbols, from THUNES_SIM_DATA or the sample."""
+    """Symbol → kline file the embedded simulator replays.
+
+    The configured symbols, from THUNES_SIM_DATA, THUNES_SIM_DATA_DIR or the bundled sample;
+    with a data folder, every symbol in it too (the whole universe a ranking can choose from).
+    """
     available = default_data()
+    folder: dict[str, Path] = {}
+    if settings.sim_data_dir is not None:
+        try:
+            folder = folder_data(settings.sim_data_dir)
+        except DataDirError as exc:
+            raise SimSetupError(f"THUNES_SIM_DATA_DIR: {exc}") from None
+    available.update(folder)
     for path in settings.sim_data:
         symbol = symbol_from_filename(path)
         if symbol is None:
@@ -73,7 +85,15 @@ def sim_data(settings: Settings) -> dict[str, Path]:
             f"THUNES_SIM_DATA: no kline data for {', '.join(missing)} "
             f"(have {', '.join(sorted(available))})"
         )
-    return {s: available[s] for s in settings.symbols}
+    served = [*settings.symbols, *(s for s in available if s in folder or s in _named(settings))]
+    return {s: available[s] for s in dict.fromkeys(served)}
+
+
+def _named(settings: Settings) -> set[str]:
+    """Symbols THUNES_SIM_DATA names, served alongside a data folder's."""
+    if settings.sim_data_dir is None:
+        return set()
+    return {s for s in map(symbol_from_filename, settings.sim_data) if s is not None}
 
 
 def _snapshot_time(snapshot: Path) -> float | None:

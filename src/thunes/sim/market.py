@@ -46,6 +46,20 @@ class Market:
     def now_ms(self) -> int:
         return self.clock.time_ms() + self.faults.state.skew_ms
 
+    def listed(self, symbol: str, now_ms: int | None = None) -> bool:
+        """Whether `symbol` trades at `now_ms`: replayed, and its first bar has opened.
+
+        Each file starts at the symbol's listing, so a symbol whose data starts later is not
+        listed yet: exchangeInfo and tickers leave it out and naming it is -1121.
+        """
+        replay = self.replays.get(symbol)
+        when = self.now_ms() if now_ms is None else now_ms
+        return replay is not None and replay.first_open_ms <= when
+
+    def listed_symbols(self, now_ms: int | None = None) -> list[str]:
+        when = self.now_ms() if now_ms is None else now_ms
+        return [s for s in self.replays if self.listed(s, when)]
+
     def price(self, symbol: str, now_ms: int | None = None) -> Decimal:
         """Replayed price on the tick grid."""
         when = self.now_ms() if now_ms is None else now_ms

@@ -162,7 +162,7 @@ class RestApi:
         """The mandatory `symbol`, well formed and listed."""
         symbol = params.symbol()
         assert symbol is not None
-        if symbol not in self.sim.market.replays:
+        if not self.sim.market.listed(symbol):
             raise SimError(-1121, "Invalid symbol.")
         return symbol
 
@@ -176,10 +176,12 @@ class RestApi:
                 -1102, "Param 'symbol' or 'symbols' must be sent, but both were empty/null!"
             )
         chosen = [one] if one is not None else many
+        market = self.sim.market
+        now = market.now_ms()
         if chosen is None:
-            chosen = list(self.sim.market.replays)
+            chosen = market.listed_symbols(now)
         for symbol in chosen:
-            if symbol not in self.sim.market.replays:
+            if not market.listed(symbol, now):
                 raise SimError(-1121, "Invalid symbol.")
         if params.choice("symbolStatus", STATUSES, "TRADING") != "TRADING":
             if one is not None:

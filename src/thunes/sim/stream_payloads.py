@@ -132,6 +132,8 @@ class Payloads:
 
     def build(self, name: str, route: Route, now: int, force: bool) -> Texts:
         kind, symbol = route.kind, route.symbol
+        if not self.sim.market.listed(symbol, now):
+            return []  # silent until the symbol's first bar (its listing)
         if kind == "bookTicker":
             return self._book_ticker(name, symbol, now, force)
         if kind in ("trade", "aggTrade"):

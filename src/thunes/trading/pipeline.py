@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from thunes.clock import Clock
+from thunes.domain import RejectReason
 from thunes.events import EventBus
 from thunes.exchange.types import ExchangeGateway
 from thunes.strategy import Strategy, TradingRules
@@ -31,8 +32,15 @@ from thunes.trading.exit_attempts import ExitAttempts
 from thunes.trading.ports import Audit, NullAudit, PriceSource, RiskGate, TradingStore
 from thunes.trading.protective_stops import ProtectiveStops, StopSettings
 from thunes.trading.reconcile import Reconciler, ReconciliationReport
-from thunes.trading.results import CheckReport, PipelineMetrics, SymbolCheckResult
+from thunes.trading.results import CheckReport, EntryBlock, PipelineMetrics, SymbolCheckResult
 from thunes.trading.symbol_check import CheckContext, SymbolCheck
+from thunes.trading.universe import (
+    StaticUniverse,
+    SymbolSource,
+    UniverseView,
+    check_symbols,
+    held_symbols,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +85,12 @@ class CheckPipeline:
         executor: Executor | None = None,
         order_window_seconds: float | None = None,
         wire_clock: Clock | None = None,
+        universe: SymbolSource | None = None,
     ) -> None:
         self.gateway, self.store, self.clock, self.config = gateway, store, clock, config
+        # Which symbols each check may enter (static THUNES_SYMBOLS unless a ranking is given).
+        self.universe = universe or StaticUniverse(config.symbols)
+        self.last_universe: UniverseView | None = None
         audit = audit or NullAudit()
         self.executor = executor or Executor(
             gateway, store, clock, audit=audit, events=events, risk=risk,
@@ -110,10 +122,22 @@ class CheckPipeline:
     def new_correlation_id(self) -> str:
         return f"chk-{self.clock.time_ms()}-{next(self._ids)}"
 
-    async def reconcile(self, correlation_id: str = "") -> ReconciliationReport:
-        """The one reconciliation path: the strict start pass until one succeeds, then routine."""
+    def current_universe(self) -> UniverseView:
+        """Ask the symbol source once (each check does, before anything else)."""
+        self.last_universe = self.universe.current()
+        return self.last_universe
+
+    async def reconcile(
+        self, correlation_id: str = "", view: UniverseView | None = None
+    ) -> ReconciliationReport:
+        """The one reconciliation path: the strict start pass until one succeeds, then routine.
+
+        It covers the check's symbols and every symbol with a position, an order or dust.
+        """
+        view = view or self.last_universe or self.current_universe()
+        scope = check_symbols(view, held_symbols(self.store, with_dust=True))
         report = await self.reconciler.reconcile(
-            at_start=not self._started, correlation_id=correlation_id
+            at_start=not self._started, correlation_id=correlation_id, symbols=scope
         )
         self.last_reconciliation = report
         if report.error is None:
@@ -126,11 +150,13 @@ class CheckPipeline:
         """One check of every symbol (bounded concurrency); errors stay per symbol."""
         cid = correlation_id or self.new_correlation_id()
         started, began = self.clock.now(), time.perf_counter()
+        view = self.current_universe()
         recon = self.last_reconciliation
         if not self._started or self.config.reconcile_every_check:
-            recon = await self.reconcile(cid)
+            recon = await self.reconcile(cid, view)
+        symbols = check_symbols(view, held_symbols(self.store))
         checked = await asyncio.gather(
-            *(self._bounded(symbol, cid, started, recon) for symbol in self.config.symbols)
+            *(self._bounded(symbol, cid, started, recon, view) for symbol in symbols)
         )
         results = {r.symbol: r for r in checked}
         blocked = f"entries wait: {recon.why()}" if recon is not None and not recon.ok else ""
@@ -138,7 +164,7 @@ class CheckPipeline:
 
     async def check_symbol(
         self, symbol: str, correlation_id: str, started_at: datetime | None = None,
-        entry_block: str | None = None,
+        entry_block: EntryBlock | str | None = None,
     ) -> SymbolCheckResult:
         """One symbol's check; any exception becomes an `Outcome.ERROR` result."""
         began = time.perf_counter()
@@ -154,15 +180,23 @@ class CheckPipeline:
         return result
 
     async def _bounded(self, symbol: str, cid: str, started: datetime,
-                       recon: ReconciliationReport | None) -> SymbolCheckResult:
-        block = self._entry_block(symbol, recon)
+                       recon: ReconciliationReport | None, view: UniverseView
+                       ) -> SymbolCheckResult:
+        block = self._entry_block(symbol, recon, view)
         async with self._semaphore:
             return await self.check_symbol(symbol, cid, started, block)
 
-    def _entry_block(self, symbol: str, recon: ReconciliationReport | None) -> str | None:
+    def _entry_block(self, symbol: str, recon: ReconciliationReport | None,
+                     view: UniverseView | None = None) -> EntryBlock | None:
+        """Reconciliation first (its reason is the more urgent), then the universe."""
+        why: str | None
         if not self._started:
-            return recon.why() if recon is not None else "not reconciled yet"
-        return recon.entry_block(symbol) if recon is not None else None
+            why = recon.why() if recon is not None else "not reconciled yet"
+        else:
+            why = recon.entry_block(symbol) if recon is not None else None
+        if why is not None:
+            return EntryBlock(RejectReason.NOT_RECONCILED, f"not reconciled: {why}")
+        return view.entry_block(symbol) if view is not None else None
 
     def _report(
         self,
@@ -189,5 +223,7 @@ class PaperTrader:
     async def run_strategy(self, symbol: str) -> SymbolCheckResult:
         p = self.pipeline
         cid = p.new_correlation_id()
-        recon = await p.reconcile(cid)
-        return await p.check_symbol(symbol, cid, p.clock.now(), p._entry_block(symbol, recon))
+        view = p.current_universe()
+        recon = await p.reconcile(cid, view)
+        block = p._entry_block(symbol, recon, view)
+        return await p.check_symbol(symbol, cid, p.clock.now(), block)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from thunes.domain import Action, ExitReason, Fill, OrderIntent, OrderState, Position, PriceQuote
+from thunes.ranking.types import Ranking
 
 
 class OrderRecordView(Protocol):
@@ -117,6 +118,12 @@ class PriceSource(Protocol):
     """Latest best bid/ask per symbol (the WebSocket stream implements it)."""
 
     def latest(self, symbol: str) -> PriceQuote | None: ...
+
+
+class LatestRanking(Protocol):
+    """The latest successful ranking snapshot of a timeframe (the ranking store implements it)."""
+
+    def latest(self, timeframe: str) -> Ranking | None: ...
 
 
 class NullAudit:

@@ -118,15 +118,21 @@ class Reconciler:
         self.events = events
 
     async def reconcile(
-        self, at_start: bool = False, correlation_id: str = ""
+        self, at_start: bool = False, correlation_id: str = "",
+        symbols: Sequence[str] | None = None,
     ) -> ReconciliationReport:
-        """Reconcile everything; at start, wait out the order window so every answer is final."""
+        """Reconcile everything; at start, wait out the order window so every answer is final.
+
+        `symbols` is this check's set (the caller adds every symbol THUNES holds); every
+        in-flight order is resolved whatever its symbol.
+        """
         work = _Work()
+        scope = list(symbols) if symbols is not None else self.symbols
         await self._orders(work, at_start)
         await self._settle_final(work)
         self._pending_audits(work)
-        await self._foreign_orders(work)
-        await self._balances(work)
+        await self._foreign_orders(work, scope)
+        await self._balances(work, scope)
         blocking = any(f.blocking for f in work.findings)
         report = ReconciliationReport(
             ok=work.error is None and not blocking,
@@ -193,27 +199,27 @@ class Reconciler:
             if record is not None and coid not in self.executor.owned:
                 self.executor.write_pending_audit(record)
 
-    async def _foreign_orders(self, work: _Work) -> None:
+    async def _foreign_orders(self, work: _Work, scope: Sequence[str]) -> None:
         try:
             found = await self.gateway.open_orders(None)
         except ExchangeError as exc:
             work.error = f"exchange unreachable: {exc}"
             return
         for order in found:
-            if order.symbol in self.symbols and self.store.get_order(order.client_order_id) is None:
+            if order.symbol in scope and self.store.get_order(order.client_order_id) is None:
                 detail = (
                     f"{order.symbol}: open order {order.order_id} ({order.client_order_id}) "
                     "was not sent by THUNES"
                 )
                 work.findings.append(Finding("foreign_order", order.symbol, detail))
 
-    async def _balances(self, work: _Work) -> None:
+    async def _balances(self, work: _Work, scope: Sequence[str]) -> None:
         try:
             balances = await self.gateway.balances()
         except ExchangeError as exc:
             work.error = work.error or f"exchange unreachable: {exc}"
             return
-        for symbol in self.symbols:
+        for symbol in scope:
             if symbol in work.busy or self._has_order_out(symbol):
                 continue  # an order still out moves the balance: compare once it is done
             try:

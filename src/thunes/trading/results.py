@@ -28,6 +28,14 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class EntryBlock:
+    """Why one symbol's entries wait this check (its exits never do)."""
+
+    reason: RejectReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class SymbolCheckResult:
     symbol: str
     correlation_id: str

@@ -43,7 +43,7 @@ from thunes.trading.orders import IN_FLIGHT, never_reached
 from thunes.trading.portfolio import sell_quantity
 from thunes.trading.ports import Audit, PriceSource, RiskGate, TradingStore
 from thunes.trading.protective_stops import ProtectiveStops
-from thunes.trading.results import Outcome, SymbolCheckResult
+from thunes.trading.results import EntryBlock, Outcome, SymbolCheckResult
 
 if TYPE_CHECKING:
     from thunes.trading.pipeline import PipelineConfig
@@ -76,12 +76,14 @@ class SymbolCheck:
 
     def __init__(
         self, ctx: CheckContext, symbol: str, correlation_id: str, started_at: datetime,
-        entry_block: str | None = None,
+        entry_block: EntryBlock | str | None = None,
     ) -> None:
         self.ctx = ctx
         self.symbol = symbol
         self.cid = correlation_id
         self.started_at = started_at
+        if isinstance(entry_block, str):  # a reconciliation's reason
+            entry_block = EntryBlock(RejectReason.NOT_RECONCILED, f"not reconciled: {entry_block}")
         self.entry_block = entry_block
         self.stages: dict[str, StageResult[Any]] = {}
         self._t = time.perf_counter()
@@ -250,11 +252,11 @@ class SymbolCheck:
         busy = self._others_in_flight(coid)
         if busy:
             return self._skipped_in_flight(decision, busy, coid)
-        if self.entry_block is not None:
-            self._stage("risk", False, reason=RejectReason.NOT_RECONCILED.value)
-            result = self.result(Outcome.REJECTED, decision.action,
-                                 reason=RejectReason.NOT_RECONCILED,
-                                 detail=f"not reconciled: {self.entry_block}")
+        block = self.entry_block
+        if block is not None:  # reconciliation, or the universe: entries only
+            self._stage("risk", False, reason=block.reason.value)
+            result = self.result(Outcome.REJECTED, decision.action, reason=block.reason,
+                                 detail=block.detail)
             return self._report(result, decision, coid)
         async with ctx.entry_gate:
             gated = self._approve_and_record(decision, coid, rules, price, fresh, record is None)
