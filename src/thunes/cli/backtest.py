@@ -28,6 +28,7 @@ from thunes.backtest.optimize import Guardrails, OptimizeReport, OptimizeSpec, o
 from thunes.backtest.runner import BacktestResult, run_backtest
 from thunes.backtest.summary import leaderboard_csv, leaderboard_json, leaderboard_table
 from thunes.backtest.walkforward import OptimizeError
+from thunes.cli import backtest_portfolio
 from thunes.cli.common import add_env_file_option, settings_from_args
 from thunes.cli.kline_inputs import SymbolInput, group_inputs, load_input, quality_lines
 from thunes.cli.parsing import positive_float, positive_int, unwritable_dir
@@ -60,7 +61,8 @@ def _register_backtest(subparsers: Any) -> None:
         action="append",
         required=True,
         metavar="[SYMBOL=]FILE",
-        help="kline file (csv, csv.gz or zip); repeat to combine one symbol's files in time order",
+        help="kline file (csv, csv.gz or zip); repeat to combine one symbol's files in time "
+        "order; or one folder (one symbol per file) for a portfolio backtest",
     )
     bt.add_argument(
         "--param",
@@ -70,6 +72,7 @@ def _register_backtest(subparsers: Any) -> None:
         help="strategy parameter, e.g. --param fast=10 (repeatable)",
     )
     bt.add_argument("--out", type=Path, default=Path("backtests"), help="output directory")
+    backtest_portfolio.add_options(bt)
     bt.set_defaults(handler=run_backtest_command)
 
 
@@ -246,6 +249,8 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     problem = unwritable_dir(args.out)
     if problem:
         return _fail(f"--out {args.out}: {problem}")
+    if backtest_portfolio.is_folder(args):
+        return _portfolio_command(args, console)
     try:
         args.strategy = cli_strategy_key(args)
         strategy = get_strategy(args.strategy, **key_values(args.param, "--param"))
@@ -266,6 +271,28 @@ def run_backtest_command(args: argparse.Namespace) -> int:
     except OSError as error:
         return _fail(f"--out {args.out}: cannot write: {error.strerror or error}")
     console.print(f"trades: {trades_csv}\nequity chart: {chart_png}")
+    return 0
+
+
+def _portfolio_command(args: argparse.Namespace, console: Console) -> int:
+    """`--data DIR`: many symbols, one cash balance (`thunes.cli.backtest_portfolio`)."""
+    if args.json is not None and (problem := unwritable_dir(args.json.parent)):
+        return _fail(f"--json {args.json}: {problem}")
+    try:
+        args.strategy = cli_strategy_key(args)
+        strategy = get_strategy(args.strategy, **key_values(args.param, "--param"))
+        backtest_portfolio.ranked_option(args)  # a bad --universe fails before any loading
+        window = (_timestamp(args.start, "--from"), _timestamp(args.end, "--to", whole_day=True))
+        frames = backtest_portfolio.load_frames(args, console, window)
+        report = backtest_portfolio.run(args, strategy, frames)
+    except USER_ERRORS as error:
+        return _fail(str(error))
+    backtest_portfolio.print_report(console, report)
+    try:
+        written = backtest_portfolio.write_outputs(args, report, strategy)
+    except OSError as error:
+        return _fail(f"--out {args.out}: cannot write: {error.strerror or error}")
+    console.print("\n".join(written), highlight=False)
     return 0
 
 
