@@ -8,6 +8,7 @@ from typing import Any
 
 from thunes.app.live_key import KeyRefused, LiveKeyGate, NotVerified
 from thunes.app.parts import Built, Observer, StartupError, announce_params_refusal
+from thunes.app.ranking import ranking_service, ranking_timeframes
 from thunes.app.validate import listing_problems, refuse
 from thunes.config import Mode, Settings
 from thunes.events import EventSink
@@ -217,6 +218,7 @@ def compose(
         daily_summary=lambda: write_and_send_daily_summary(built),
         start_stream=lambda: start_streams(built),
         after_check=after_check,
+        ranking=ranking_service(built),
     )
 
 
@@ -233,5 +235,8 @@ def _count_check(metrics: DaemonMetrics, report: CheckReport) -> None:
 
 def schedule_for(settings: Settings) -> ScheduleSpec:
     return ScheduleSpec.for_speed(
-        settings.check_interval_minutes, settings.daily_summary_time, settings.clock_speed
+        settings.check_interval_minutes,
+        settings.daily_summary_time,
+        settings.clock_speed,
+        rank_timeframes=ranking_timeframes(settings),
     )

@@ -8,12 +8,14 @@ import logging
 from thunes.app.build import build
 from thunes.app.compose import compose, schedule_for
 from thunes.app.parts import Built, Observer
+from thunes.app.ranking import ranking_timeframes
 from thunes.config import Settings
 from thunes.events import EventSink
 from thunes.notify.backend import StoreCommandBackend
 from thunes.notify.front import TelegramFront
 from thunes.orchestration.daemon import Daemon
 from thunes.reports.snapshot import HealthSnapshot
+from thunes.store.rankings import RankingStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ def telegram_front(built: Built, daemon: Daemon) -> TelegramFront:
         prices=built.prices,
         health=lambda: HealthSnapshot.from_health_json(daemon.health_report().as_json()),
         balances=built.gateway.balances,
+        rankings=RankingStore.of(built.store),
+        rank_timeframes=ranking_timeframes(settings),
     )
     return TelegramFront.from_settings(settings, backend, audit=built.audit)
 

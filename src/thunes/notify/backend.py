@@ -8,12 +8,13 @@ backend works in the daemon and, with fewer facts, anywhere else.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
 from thunes import __version__
 from thunes.clock import Clock
+from thunes.ranking.types import RankingRun
 from thunes.reports.chart import render_daily_chart
 from thunes.reports.daily import (
     SummaryStore,
@@ -23,6 +24,7 @@ from thunes.reports.daily import (
 )
 from thunes.reports.format import fmt_num
 from thunes.reports.health_notes import health_note_rows
+from thunes.reports.rankings import render_ranking_text, render_unknown_timeframe
 from thunes.reports.snapshot import HealthSnapshot, failed_job_runs
 from thunes.reports.status import (
     StatusView,
@@ -49,6 +51,12 @@ class BalanceLike(Protocol):
     def locked(self) -> Decimal: ...
 
 
+class RankingReader(Protocol):
+    """The latest successful ranking run of a timeframe (`store.rankings.RankingStore`)."""
+
+    def latest_success(self, timeframe: str) -> RankingRun | None: ...
+
+
 PriceSnapshot = Callable[[], Mapping[str, Decimal]]
 HealthProbe = Callable[[], HealthSnapshot]
 BalanceFetch = Callable[[], Awaitable[Mapping[str, BalanceLike]]]
@@ -69,6 +77,8 @@ class StoreCommandBackend:
         prices: PriceSnapshot | None = None,
         health: HealthProbe | None = None,
         balances: BalanceFetch | None = None,
+        rankings: RankingReader | None = None,
+        rank_timeframes: Sequence[str] = (),
     ) -> None:
         self._store = store
         self._risk = risk
@@ -79,6 +89,8 @@ class StoreCommandBackend:
         self._prices = prices
         self._health = health
         self._balances = balances
+        self._rankings = rankings
+        self._rank_timeframes = tuple(rank_timeframes)
 
     def _price_map(self) -> Mapping[str, Decimal] | None:
         return None if self._prices is None else self._prices()
@@ -159,3 +171,11 @@ class StoreCommandBackend:
 
     async def version_text(self) -> str:
         return f"THUNES {self._version}" + (f" ({self._mode} mode)" if self._mode else "")
+
+    async def rank_text(self, timeframe: str | None) -> str:
+        """The top 10 of the latest ranking (the first ranked timeframe unless one is named)."""
+        configured = self._rank_timeframes if self._rankings is not None else ()
+        chosen = timeframe or (configured[0] if configured else "")
+        if self._rankings is None or chosen not in configured:
+            return render_unknown_timeframe(chosen, configured)
+        return render_ranking_text(self._rankings.latest_success(chosen), chosen)

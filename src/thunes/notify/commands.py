@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "pause": "pause new entries",
     "unpause": "allow new entries again",
     "health": "component health",
+    "rank": "top 10 of the latest ranking: /rank [timeframe]",
     "help": "this list",
     "version": "version and mode",
 }
@@ -50,6 +51,7 @@ class CommandBackend(Protocol):
     async def unpause(self) -> str: ...
     async def health_text(self) -> str: ...
     async def version_text(self) -> str: ...
+    async def rank_text(self, timeframe: str | None) -> str: ...
 
 
 @dataclass
@@ -109,6 +111,8 @@ class CommandRouter:
             return Reply.pre(await self._simple[command]())
         if command == "pnl":
             return await self._pnl(args)
+        if command == "rank":
+            return Reply.pre(await self._backend.rank_text(args[0] if args else None))
         if command == "daily":
             text, png = await self._backend.daily_report()
             reply = Reply.pre(text)

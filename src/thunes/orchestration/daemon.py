@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from thunes import __version__
 from thunes.clock import Clock
@@ -34,6 +34,9 @@ from thunes.orchestration.metrics import DaemonMetrics
 from thunes.orchestration.registry import registered
 from thunes.orchestration.scheduler import ScheduleSpec, TradingScheduler
 from thunes.orchestration.systemd import SystemdNotifier
+
+if TYPE_CHECKING:
+    from thunes.ranking.service import RankingService
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ class Components:
     start_stream: Callable[[], Awaitable[None]]
     after_check: Callable[[Any], None] = lambda report: None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    ranking: RankingService | None = None  # scheduled and triggered rankings, when enabled
 
 
 class Daemon:
@@ -181,6 +185,34 @@ class Daemon:
         if self._ready and self.loop_alive():  # systemd hears READY first, then the pings
             self.systemd.watchdog()
 
+    async def run_ranking(self, timeframe: str) -> None:
+        """One scheduled ranking; skipped while a run of the timeframe is in progress."""
+        from thunes.ranking.lock import RankingBusy
+        from thunes.ranking.types import RunStatus as RankingStatus
+
+        if self.c.ranking is None:
+            raise jobs.JobSkipped("ranking is not enabled")
+        try:
+            run = await self.c.ranking.run(timeframe)
+        except RankingBusy as busy:
+            raise jobs.JobSkipped(str(busy)) from None
+        if run.status is RankingStatus.ERROR:
+            raise RuntimeError(f"ranking {timeframe} run {run.run_id} failed: {run.error}")
+
+    def ranking_next_runs(self) -> dict[str, Any]:
+        """Timeframe → the scheduler's next ranking run (for `/status`)."""
+        upcoming = self.scheduler.next_runs()
+        timeframes = self.c.ranking.config.timeframes if self.c.ranking else ()
+        return {tf: upcoming.get(jobs.ranking_job_id(tf)) for tf in timeframes}
+
+    def _http_routes(self) -> list[Callable[[Any], None]]:
+        if self.c.ranking is None:
+            return []
+        from thunes.orchestration.ranking_http import RankingEndpoints
+
+        token = self.c.settings.api_token.get_secret_value()
+        return [RankingEndpoints(self.c.ranking, self.ranking_next_runs, token).install]
+
     def loop_alive(self) -> bool:
         """What systemd's watchdog should hear about: a running scheduler and no hung check.
 
@@ -259,7 +291,11 @@ class Daemon:
         await self.c.start_stream()
         self.scheduler.start()
         self.health_server = HealthServer(
-            self.health_report, self.c.metrics.registry, settings.health_host, settings.health_port
+            self.health_report,
+            self.c.metrics.registry,
+            settings.health_host,
+            settings.health_port,
+            routes=self._http_routes(),
         )
         try:
             port = await self.health_server.start()
@@ -291,6 +327,8 @@ class Daemon:
                 "a signal check did not finish within %ss; stopping anyway", STOP_GRACE_SECONDS
             )
         await self.scheduler.shutdown()
+        if self.c.ranking is not None:
+            await self.c.ranking.stop()
         self._lifecycle("THUNES stopped")
         if self.health_server is not None:
             await self.health_server.stop()

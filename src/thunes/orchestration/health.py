@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,8 +63,10 @@ class HealthServer:
         registry: CollectorRegistry,
         host: str = "127.0.0.1",
         port: int = 0,
+        routes: Sequence[Callable[[web.Application], None]] = (),
     ) -> None:
         self._report = report
+        self._routes = tuple(routes)  # more endpoints on the same server (e.g. ranking)
         self._registry = registry
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
@@ -74,6 +76,8 @@ class HealthServer:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
+        for install in self._routes:
+            install(app)
         return app
 
     async def _health(self, request: web.Request) -> web.Response:

@@ -19,6 +19,15 @@ DAILY_SUMMARY = "daily_summary"
 RECONCILIATION = "reconciliation"
 EXCHANGE_INFO = "exchange_info_refresh"
 HEARTBEAT = "heartbeat"
+RANKING_PREFIX = "ranking_"
+
+
+class JobSkipped(Exception):
+    """The job found it must not run now (e.g. a run of the same ranking is in progress)."""
+
+
+def ranking_job_id(timeframe: str) -> str:
+    return f"{RANKING_PREFIX}{timeframe}"
 
 
 async def _run(job_id: str, work: Callable[[DaemonApp], Awaitable[None]]) -> RunStatus:
@@ -30,6 +39,9 @@ async def _run(job_id: str, work: Callable[[DaemonApp], Awaitable[None]]) -> Run
         return RunStatus.SKIPPED
     try:
         await work(app)
+    except JobSkipped as why:
+        app.job_finished(JobOutcome(job_id, started, app.clock.now(), RunStatus.SKIPPED, str(why)))
+        return RunStatus.SKIPPED
     except Exception as exc:
         log.exception("job %s failed", job_id)
         detail = f"{type(exc).__name__}: {exc}"
@@ -57,3 +69,8 @@ async def exchange_info_job() -> RunStatus:
 
 async def heartbeat_job() -> RunStatus:
     return await _run(HEARTBEAT, lambda app: app.heartbeat())
+
+
+async def ranking_job(timeframe: str) -> RunStatus:
+    """One scheduled ranking of `timeframe` (the job's argument persists with it)."""
+    return await _run(ranking_job_id(timeframe), lambda app: app.run_ranking(timeframe))

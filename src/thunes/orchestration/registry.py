@@ -31,6 +31,10 @@ class DaemonApp(Protocol):
 
     async def heartbeat(self) -> None: ...
 
+    async def run_ranking(self, timeframe: str) -> None:
+        """One ranking run; raises `jobs.JobSkipped` while one of that timeframe runs."""
+        ...
+
     def skip_reason(self, job_id: str) -> str | None:
         """Why this job must not run now (e.g. its breaker is open), or None."""
         ...

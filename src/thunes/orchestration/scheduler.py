@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from thunes.orchestration import jobs
 from thunes.orchestration.job_store import ResilientScheduler, RetryPolicy, prune_persisted_jobs
+from thunes.ranking.types import CADENCE_MINUTES
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,21 @@ class ScheduleSpec:
     heartbeat_interval_s: float
     daily_summary_at: tuple[int, int] | None  # (hour, minute) UTC, cron; None → interval
     daily_summary_interval_s: float = 86_400.0
+    # (timeframe, seconds) of each scheduled ranking, from `CADENCE_MINUTES`; empty: none.
+    ranking_intervals_s: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def for_speed(
-        cls, check_minutes: float, summary_hhmm: str, speed: float = 1.0
+        cls,
+        check_minutes: float,
+        summary_hhmm: str,
+        speed: float = 1.0,
+        rank_timeframes: Sequence[str] = (),
     ) -> ScheduleSpec:
         """Wall-clock schedule; with `speed` > 1 (sim) everything runs in simulated time."""
         hour, minute = (int(part) for part in summary_hhmm.split(":"))
         simulated = speed != 1.0
+        rankings = tuple((tf, CADENCE_MINUTES[tf] * 60 / speed) for tf in rank_timeframes)
         return cls(
             check_interval_s=check_minutes * 60 / speed,
             # The pipeline reconciles at every check; this job is the safety net between them.
@@ -60,15 +68,18 @@ class ScheduleSpec:
             heartbeat_interval_s=min(15.0, max(1.0, 60 / speed)),
             daily_summary_at=None if simulated else (hour, minute),
             daily_summary_interval_s=86_400 / speed,
+            ranking_intervals_s=rankings,
         )
 
 
 @dataclass(frozen=True)
 class JobDefinition:
     job_id: str
-    func: Callable[[], Any]
+    func: Callable[..., Any]
     trigger: BaseTrigger
     misfire_grace_s: int
+    args: tuple[str, ...] = ()
+    first_run_now: bool = False  # a new job runs at once, not one interval after the start
 
 
 class TradingScheduler:
@@ -108,6 +119,17 @@ class TradingScheduler:
         def grace(seconds: float) -> int:
             return max(1, int(seconds))
 
+        rankings = [
+            JobDefinition(
+                jobs.ranking_job_id(timeframe),
+                jobs.ranking_job,
+                every(seconds),
+                grace(seconds),
+                args=(timeframe,),
+                first_run_now=True,
+            )
+            for timeframe, seconds in spec.ranking_intervals_s
+        ]
         return [
             JobDefinition(
                 jobs.SIGNAL_CHECK,
@@ -139,6 +161,7 @@ class TradingScheduler:
                 every(spec.heartbeat_interval_s),
                 grace(spec.heartbeat_interval_s),
             ),
+            *rankings,
         ]
 
     def start(self) -> None:
@@ -148,16 +171,25 @@ class TradingScheduler:
         self.pruned = prune_persisted_jobs(self._jobstore, {d.job_id for d in definitions})
         for definition in definitions:
             existing = self._scheduler.get_job(definition.job_id)
-            if existing is not None and str(existing.trigger) == str(definition.trigger):
+            if (
+                existing is not None
+                and str(existing.trigger) == str(definition.trigger)
+                and tuple(existing.args) == definition.args
+            ):
                 existing.modify(misfire_grace_time=definition.misfire_grace_s)
                 continue
+            first: dict[str, Any] = {}
+            if definition.first_run_now:
+                first["next_run_time"] = datetime.now(UTC)
             self._scheduler.add_job(
                 definition.func,
                 trigger=definition.trigger,
+                args=definition.args,
                 id=definition.job_id,
                 name=definition.job_id,
                 replace_existing=True,
                 misfire_grace_time=definition.misfire_grace_s,
+                **first,
             )
         self._scheduler.resume()
         log.info("scheduler started with jobs %s", ", ".join(self.next_runs()))

@@ -68,6 +68,7 @@ def test_sim_data_in_the_comma_form_env_example_documents_parses(tmp_path: Path)
             [Path("a/BTCUSDT.csv"), Path("b/ETHUSDT.csv")],
         ),
         ("THUNES_RANK_DENY", "DOGEUSDT,SHIBUSDT", ["DOGEUSDT", "SHIBUSDT"]),
+        ("THUNES_RANK_TIMEFRAMES", "1h,4h", ["1h", "4h"]),
     ],
 )
 def test_every_list_setting_accepts_commas_and_json_lists(
@@ -85,7 +86,7 @@ def test_every_list_setting_of_the_model_is_covered() -> None:
     from thunes.config import Settings
 
     lists = {name for name, info in Settings.model_fields.items() if "list" in str(info.annotation)}
-    assert lists == {"symbols", "alerts_silenced", "sim_data", "rank_deny"}
+    assert lists == {"symbols", "alerts_silenced", "sim_data", "rank_deny", "rank_timeframes"}
 
 
 @pytest.mark.parametrize("value", ['["a.csv",', "[1, 2"])

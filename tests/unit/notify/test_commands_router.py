@@ -46,6 +46,10 @@ class BackendStub:
     async def version_text(self) -> str:
         return "THUNES 0.1.0"
 
+    async def rank_text(self, timeframe: str | None) -> str:
+        self.calls.append(("rank", timeframe))
+        return f"ranking {timeframe}"
+
 
 async def test_kill_is_armed_then_confirmed_with_its_reason() -> None:
     backend, clock = BackendStub(), ManualClock()
