@@ -22,6 +22,7 @@ from pydantic_settings import SettingsError as SourceError
 
 from thunes.intervals import TRADING_INTERVALS
 from thunes.ranking.types import CADENCE_MINUTES
+from thunes.ranking.types import CADENCE_MINUTES
 
 ENV_PREFIX = "THUNES_"
 DEFAULT_ENV_FILE = ".env"
@@ -134,11 +135,17 @@ class Settings(BaseSettings):
     rank_quote_asset: str = "USDT"
     rank_min_quote_volume: Decimal = Field(Decimal("10000000"), ge=0)
     rank_deny: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Timeframes the daemon ranks on their cadence (empty: no scheduled ranking).
+    rank_timeframes: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Bearer token for the control endpoints (POST /trigger/...); empty: they refuse everyone.
+    api_token: SecretStr = SecretStr("")
     # Which symbols each check trades: "static" (THUNES_SYMBOLS) or "ranked:N" (the top N of
     # the latest ranking of THUNES_TIMEFRAME, plus every symbol THUNES still holds).
     universe: str = "static"
 
-    @field_validator("symbols", "alerts_silenced", "sim_data", "rank_deny", mode="before")
+    @field_validator(
+        "symbols", "alerts_silenced", "sim_data", "rank_deny", "rank_timeframes", mode="before"
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
@@ -211,6 +218,15 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"symbols must be upper-case letters and digits: {', '.join(bad)}")
         return value
+
+    @field_validator("rank_timeframes")
+    @classmethod
+    def _rank_timeframes(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in CADENCE_MINUTES]
+        if unknown:
+            known = ", ".join(CADENCE_MINUTES)
+            raise ValueError(f"no ranking cadence for {', '.join(unknown)}; one of {known}")
+        return list(dict.fromkeys(value))
 
     @field_validator("timeframe")
     @classmethod
@@ -297,7 +313,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Secret values to redact everywhere (logs, audit, messages)."""
-        values = [self.api_key, self.api_secret, self.telegram_token]
+        values = [self.api_key, self.api_secret, self.telegram_token, self.api_token]
         return [v.get_secret_value() for v in values if v.get_secret_value()]
 
 
