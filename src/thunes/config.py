@@ -22,7 +22,6 @@ from pydantic_settings import SettingsError as SourceError
 
 from thunes.intervals import TRADING_INTERVALS
 from thunes.ranking.types import CADENCE_MINUTES
-from thunes.ranking.types import CADENCE_MINUTES
 
 ENV_PREFIX = "THUNES_"
 DEFAULT_ENV_FILE = ".env"
