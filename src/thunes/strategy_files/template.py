@@ -89,8 +89,9 @@ class {class_name}(Strategy):
         entries = np.zeros(len(bars), dtype=bool)
         entries[1:] = above[1:] & ~above[:-1] & (fast[1:] > slow[1:])
         exits = bars.close < fast
-        # The stop: None for no stop of its own, a fraction (0.03 = sell 3 % below the entry
-        # fill), or a numpy array with one fraction per bar (the entry bar's value is used).
+        # The stop: None for no stop of its own (THUNES_STOP_LOSS_PCT applies), a fraction
+        # (0.03 = sell at 3 % below the entry fill price), or a numpy array with one fraction
+        # per bar (at each check, the value of the last closed bar applies).
         stop = float(self.params["stop_loss_pct"])
         return entries, exits, stop if stop > 0 else None
 '''
