@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.integration.download.conftest import (
     KlineRequests,
     make_gateway,
@@ -13,8 +15,10 @@ from tests.integration.download.conftest import (
 )
 from thunes.clock import ManualClock
 from thunes.data_download import download_symbol
+from thunes.exchange.breakers import MARKET_DATA
 from thunes.exchange.client import BinanceGateway
 from thunes.exchange.ratelimit import RateLimiter
+from thunes.exchange.types import BreakerOpenError, TemporaryError
 from thunes.market.klines import load_klines
 from thunes.sim import Simulator
 
@@ -140,3 +144,17 @@ async def test_the_simulator_pages_klines_as_binance_does(gateway: BinanceGatewa
     )
     assert [r.open_time for r in in_gap] == [ms("2021-04-20T04:00"), ms("2021-04-20T05:00")]
     assert await gateway.klines_between("BTCUSDT", "1h", TO, FROM, limit=1000) == []
+
+
+async def test_pages_go_through_the_market_data_breaker(
+    gateway: BinanceGateway, requests: KlineRequests, tmp_path: Path
+) -> None:
+    await download_symbol(gateway, tmp_path, "BTCUSDT", "1h", FROM, ms("2021-02-01T00:00"))
+    before = (tmp_path / "BTCUSDT-1h.csv").read_bytes()
+    for _ in range(5):
+        gateway.breakers.record(MARKET_DATA, TemporaryError("503"))
+    requests.reset()
+    with pytest.raises(BreakerOpenError):
+        await download_symbol(gateway, tmp_path, "BTCUSDT", "1h", FROM, TO)
+    assert requests.starts == []
+    assert (tmp_path / "BTCUSDT-1h.csv").read_bytes() == before
