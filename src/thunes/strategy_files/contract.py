@@ -7,6 +7,7 @@ shape must be refused at start-up with the line to fix, not discovered at the fi
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Mapping
@@ -23,20 +24,27 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 PROBE_MIN_BARS = 300
 
 
-def class_line(cls: object) -> int | None:
-    """The line of `class X` (None when the source cannot be found)."""
+@functools.lru_cache(maxsize=512)
+def _source(cls: type) -> tuple[list[str], int] | None:
+    """The class's source lines and first line (parsing is the slow part; once per class)."""
     try:
-        return inspect.getsourcelines(cls)[1]  # type: ignore[arg-type]
+        return inspect.getsourcelines(cls)
     except (OSError, TypeError):
         return None
+
+
+def class_line(cls: object) -> int | None:
+    """The line of `class X` (None when the source cannot be found)."""
+    found = _source(cls) if isinstance(cls, type) else None
+    return found[1] if found else None
 
 
 def attr_line(cls: type, attr: str, key: str | None = None) -> int | None:
     """The line declaring `attr` (or `key` inside it) in the class body, else the class line."""
-    try:
-        lines, start = inspect.getsourcelines(cls)
-    except (OSError, TypeError):
+    source = _source(cls)
+    if source is None:
         return None
+    lines, start = source
     found = None
     for offset, text in enumerate(lines):
         if found is None and re.match(rf"\s*{re.escape(attr)}\b", text):
@@ -96,9 +104,9 @@ def _declaration_problems(cls: type[Strategy], path: Path | str) -> list[str]:
         line = attr_line(cls, "param_space")
         return [*problems, located(path, line, f"{name}: param_space must be a dict")]
     for key, spec in space.items():
-        line = attr_line(cls, "param_space", key)
         problem = _range_problem(key, spec, defaults)
         if problem:
+            line = attr_line(cls, "param_space", key)
             problems.append(located(path, line, f"{name}: {problem}"))
     return problems
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.unit.strategy.user_sources import BROKEN, GOOD, marked_line, write
 from thunes.app.parts import choose_strategy
-from thunes.app.validate import run_problems
+from thunes.app.validate import doctor_problems, run_problems
 from thunes.cli import main
 from thunes.config import load_settings
 from thunes.market.klines import sample_path
@@ -202,3 +202,15 @@ def test_published_parameters_of_a_same_named_strategy_elsewhere_are_refused(
     choice = choose_strategy(settings)
     assert choice.source == "defaults" and choice.strategy.params["window"] == 20
     assert choice.refused is not None and str(elsewhere.resolve()) in choice.refused
+
+
+def test_doctor_refuses_a_broken_strategy_file_as_run_does(workdir: Path) -> None:
+    path = write(workdir / "strategies", "low_above_high", BROKEN["low_above_high"])
+    settings = load_settings(env_file=None, strategy=f"{path}:Breakout")
+    problems = asyncio.run(doctor_problems(settings, ask_exchange=False))
+    assert problems == asyncio.run(run_problems(settings))
+    line = marked_line(BROKEN["low_above_high"])
+    assert problems == [
+        f"THUNES_STRATEGY: {path.resolve()}:{line}: breakout: range of window: "
+        "low (40) is above high (10)"
+    ]
