@@ -128,6 +128,46 @@ class _Fetcher:
         return rows, next_cursor(span, last, len(rows), self.interval_ms, self.limit)
 
 
+class _Assembly:
+    """The file's lines as they grow (bars before it, its own, bars after), saved whole."""
+
+    def __init__(self, path: Path, existing: ExistingFile | None) -> None:
+        self.path = path
+        self.before: list[str] = []
+        self.kept = existing.lines if existing is not None else []
+        self.after: list[str] = []
+        self.dirty = existing is not None and existing.torn_line_dropped
+
+    @property
+    def added(self) -> int:
+        return len(self.before) + len(self.after)
+
+    def save(self) -> None:
+        if self.before or self.kept or self.after:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, [*self.before, *self.kept, *self.after])
+        self.dirty = False
+
+
+async def _fetch_span(
+    fetcher: _Fetcher, span: Span, assembly: _Assembly, head: bool, checkpoint_pages: int
+) -> None:
+    """Every page of `span`. After the file, saved every few pages; before it, joined only
+    once the span is whole (a partial head would leave a hole no rerun fills)."""
+    target: list[str] = [] if head else assembly.after
+    pages = 0
+    cursor: int | None = span.start_ms
+    while cursor is not None:
+        rows, cursor = await fetcher.page(span, cursor)
+        target.extend(csv_line(r.fields()) for r in rows)
+        assembly.dirty = assembly.dirty or bool(rows)
+        pages += 1
+        if not head and assembly.dirty and pages % checkpoint_pages == 0:
+            assembly.save()
+    if head:
+        assembly.before.extend(target)
+
+
 async def download_symbol(
     source: KlineHistory,
     out_dir: Path,
@@ -146,47 +186,23 @@ async def download_symbol(
     exchange's errors after saving every whole page fetched so far after the file's end.
     """
     existing = check_target(out_dir, symbol, interval)
-    path = out_dir / file_name(symbol, interval)
-    result = SymbolDownload(symbol, interval, path)
+    result = SymbolDownload(symbol, interval, out_dir / file_name(symbol, interval))
     fetcher = _Fetcher(source, symbol, interval, limit, after_request)
-    before: list[str] = []
-    kept = existing.lines if existing is not None else []
-    after: list[str] = []
-    result.kept = len(kept)
-    result.torn_line_dropped = existing is not None and existing.torn_line_dropped
-    dirty = result.torn_line_dropped
-
-    def save() -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, [*before, *kept, *after])
-
+    assembly = _Assembly(result.path, existing)
+    result.kept = len(assembly.kept)
+    result.torn_line_dropped = assembly.dirty
     wanted = wanted_span(from_ms, to_ms, fetcher.interval_ms)
-    spans = [] if wanted is None else missing_spans(
-        wanted, existing.span if existing is not None else None, fetcher.interval_ms
-    )
-    result.spans = spans
+    if wanted is not None:
+        known = existing.span if existing is not None else None
+        result.spans = missing_spans(wanted, known, fetcher.interval_ms)
     try:
-        for span in spans:
-            # Bars before the file join it only once the span is whole (no hole in between).
+        for span in result.spans:
             head = existing is not None and span.end_ms < existing.first_open
-            target: list[str] = [] if head else after
-            pages = 0
-            cursor: int | None = span.start_ms
-            while cursor is not None:
-                rows, cursor = await fetcher.page(span, cursor)
-                target.extend(csv_line(r.fields()) for r in rows)
-                dirty = dirty or bool(rows)
-                pages += 1
-                if not head and dirty and pages % checkpoint_pages == 0:
-                    save()
-                    dirty = False
-            if head:
-                before.extend(target)
+            await _fetch_span(fetcher, span, assembly, head, checkpoint_pages)
     finally:
-        result.requests = fetcher.requests
-        result.fetched = len(before) + len(after)
-        if dirty and (before or kept or after):
-            save()
-    if path.exists():
-        result.report = load_klines(path).report
+        result.requests, result.fetched = fetcher.requests, assembly.added
+        if assembly.dirty:
+            assembly.save()
+    if result.path.exists():
+        result.report = load_klines(result.path).report
     return result
