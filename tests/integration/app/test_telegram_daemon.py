@@ -13,6 +13,7 @@ import pytest
 from tests.fake_telegram import FakeBotApi
 from tests.helpers import eventually
 from thunes.app import Built, Observer, run_app
+from thunes.clock import SimClock
 from thunes.config import Settings, load_settings
 from thunes.domain import OrderState
 from thunes.orchestration.daemon import Daemon
@@ -82,6 +83,13 @@ def audit_kinds(path: Path) -> list[tuple[str, dict[str, object]]]:
 async def test_alerts_commands_and_kill_switch_through_telegram(running: Running) -> None:
     built, bot = running.built, running.bot
     store = built.store
+    clock = built.clock
+    assert isinstance(clock, SimClock)
+    # Once BTC has filled, the replay slows down while the operator talks to the bot, so the
+    # ETH entry (19:45) comes after the kill-switch however busy the machine is.
+    await eventually(lambda: any(o.state is OrderState.FILLED for o in store.recent_orders(50)),
+                     timeout=40)
+    clock.set_speed(2.0)
     # A fill produces exactly one alert.
     await eventually(lambda: any("BTCUSDT" in t for t in fill_alerts(bot)), timeout=40)
     filled = [o for o in store.recent_orders(50) if o.state is OrderState.FILLED]
@@ -97,6 +105,7 @@ async def test_alerts_commands_and_kill_switch_through_telegram(running: Running
     assert not store.risk_state().kill_switch
     bot.inject_message(CHAT, "/kill confirm")
     await eventually(lambda: store.risk_state().kill_switch, timeout=20)
+    clock.set_speed(200.0)
 
     # A command from another chat does nothing (and is audited).
     bot.inject_message(FOREIGN, "/resume")
