@@ -24,6 +24,7 @@ from thunes.app.parts import (
     open_store,
     staleness_for,
 )
+from thunes.app.universe import symbol_source
 from thunes.clock import Clock, SystemClock
 from thunes.config import Mode, Settings
 from thunes.events import EventBus
@@ -180,6 +181,7 @@ async def _build_on(
         audit=audit,
         events=events,
         wire_clock=gateway.wire_clock,
+        universe=symbol_source(settings, store, clock),
     )
     built = Built(
         settings, clock, events, store, audit, gateway, stream, pipeline, risk, side.sim, closers

@@ -9,6 +9,7 @@ from typing import Any
 from thunes.app.live_key import KeyRefused, LiveKeyGate, NotVerified
 from thunes.app.parts import Built, Observer, StartupError, announce_params_refusal
 from thunes.app.ranking import ranking_service, ranking_timeframes
+from thunes.app.universe import universe_health
 from thunes.app.validate import listing_problems, refuse
 from thunes.config import Mode, Settings
 from thunes.events import EventSink
@@ -140,6 +141,7 @@ def probes_for(built: Built) -> Probes:
         audit=built.audit.retry,
         strategy=lambda: built.strategy_choice.health_detail() if built.strategy_choice else {},
         account_stream=lambda: _account_status(built),
+        universe=lambda: universe_health(built.pipeline.universe),
     )
 
 

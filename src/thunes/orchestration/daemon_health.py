@@ -5,7 +5,9 @@ intervals or failed `FAILED_CHECKS_UNHEALTHY` times in a row, the price stream i
 or stale, the account stream (when there is one) is not subscribed, a circuit breaker is open,
 the database does not answer, reconciliation failed, or the audit trail cannot be written. The
 kill-switch is reported but is a decision, not a fault; so are published parameters the daemon
-refused (it trades on the defaults and the `strategy` component says why). Probes are plain
+refused (it trades on the defaults and the `strategy` component says why). A ranked universe
+whose ranking is older than two cadences (or has not come two cadences after the start) is
+unhealthy: entries wait everywhere and the `universe` component says why. Probes are plain
 callables so this module needs no concrete component.
 Every reason shown is a sentence for the operator, never an object's repr.
 """
@@ -72,6 +74,8 @@ class Probes:
     strategy: Callable[[], Mapping[str, Any]] = lambda: {}
     # The account stream; None when the mode has none.
     account_stream: Callable[[], AccountStreamStatus | None] = lambda: None
+    # The symbols checks may enter (THUNES_UNIVERSE): healthy, and what to show.
+    universe: Callable[[], tuple[bool, Mapping[str, Any]]] = lambda: (True, {"mode": "static"})
 
 
 class DaemonHealth:
@@ -170,6 +174,7 @@ class DaemonHealth:
             ("alerts", lambda: ComponentHealth(True, dict(self.probes.alerts()))),
             ("audit", self._audit),
             ("strategy", lambda: ComponentHealth(True, dict(self.probes.strategy()))),
+            ("universe", self._universe),
         ]
         for name, probe in probes:
             try:
@@ -190,6 +195,11 @@ class DaemonHealth:
                 f"The last {count} signal checks failed in a row (the latest: {why})"
             )
         return ComponentHealth(count < FAILED_CHECKS_UNHEALTHY, detail)
+
+    def _universe(self) -> ComponentHealth:
+        """A ranked universe whose ranking is stale (or never came) stops entries: say why."""
+        healthy, detail = self.probes.universe()
+        return ComponentHealth(healthy, dict(detail))
 
     def _audit(self) -> ComponentHealth:
         reason = self.probes.audit()
