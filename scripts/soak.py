@@ -417,6 +417,7 @@ class Soak:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         record = {
             "strategy": "sma",
+            "interval": self.config.timeframe,  # the daemon refuses parameters of other bars
             "params": FAST_PARAMS,
             "symbols": list(self.config.symbols),
             "data_window": {"start": "2023-01-01T00:00:00+00:00",
