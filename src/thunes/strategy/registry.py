@@ -21,7 +21,8 @@ BUILTIN_NAMES = frozenset(STRATEGIES)
 
 
 def available_strategies() -> list[str]:
-    return sorted(STRATEGIES)
+    """The built-in names (user strategies are registered under their keys as they load)."""
+    return sorted(BUILTIN_NAMES)
 
 
 def register_strategy(key: str, cls: type[Strategy]) -> None:

@@ -192,11 +192,12 @@ def _from_folder(name: str, strategy_dir: Path | None) -> LoadedStrategy:
     if strategy_dir is None:
         raise StrategyLoadError(f"unknown strategy {name!r}; available: {available}")
     scan = scan_folder(strategy_dir)
-    clash = [p for p in scan.problems if f"name {name!r}" in p]
+    wanted = name.lower()
+    clash = [p for p in scan.problems if f"name {wanted!r}" in p]
     if clash:
         raise StrategyLoadError(clash[0])
     for loaded in scan.strategies:
-        if loaded.cls.name == name:
+        if loaded.cls.name == wanted:
             return loaded
     if scan.problems:
         raise StrategyLoadError(f"{scan.problems[0]} (looking for strategy {name!r})")
