@@ -2,7 +2,7 @@
 
 A folder of 20 template strategies in a temporary directory: the first scan (import every
 file, check each class's contract, including its signals on the probe bars), a second scan of
-the unchanged folder (modules cached by path, size and mtime; the contract is checked again),
+the unchanged folder (modules cached by path and content hash; the contract is checked again),
 resolving one strategy by name, and `thunes list-strategies --json` over the folder (its first
 call includes importing every command module).
 """

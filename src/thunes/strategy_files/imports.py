@@ -18,7 +18,7 @@ from types import ModuleType, TracebackType
 from thunes.strategy import StrategyError
 
 MODULE_PREFIX = "thunes_user_strategy"
-_cache: dict[Path, tuple[tuple[int, int], ModuleType]] = {}
+_cache: dict[Path, tuple[str, ModuleType]] = {}
 
 
 class StrategyLoadError(StrategyError):
@@ -38,17 +38,16 @@ def module_name_for(path: Path) -> str:
 
 
 def import_file(path: Path) -> ModuleType:
-    """The module of a strategy file, imported once per version of the file."""
+    """The module of a strategy file, imported again only when its content changed."""
     path = path.resolve()
+    if path.exists() and not path.is_file():
+        raise StrategyLoadError(located(path, None, "not a file"))
     try:
-        stat = path.stat()
+        version = hashlib.sha1(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise StrategyLoadError(
             located(path, None, f"cannot read: {exc.strerror or exc}")
         ) from None
-    if not path.is_file():
-        raise StrategyLoadError(located(path, None, "not a file"))
-    version = (stat.st_mtime_ns, stat.st_size)
     cached = _cache.get(path)
     if cached is not None and cached[0] == version:
         return cached[1]
