@@ -110,7 +110,7 @@ class EmaCrossover(_Base):
 
     @property
     def history_bars(self) -> int:
-        # (1 - 2/(slow+1))^k falls below float resolution after ~35 × slow bars.
+        # (1 - 2/(slow+1))^k falls below float resolution after ~18 × slow bars.
         return 35 * int(self.params["slow"])
 
     def _compute(self, bars: Bars) -> tuple[np.ndarray, np.ndarray, float | None]:
