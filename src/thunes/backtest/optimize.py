@@ -150,7 +150,37 @@ def optimize(
     spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame], progress: Progress | None = None
 ) -> OptimizeReport:
     """Search, walk forward, judge. Raises `OptimizeError` for work past the caps."""
-    data = _prepare(spec, frames)
+    data = prepare(spec, frames)
+    candidates, skipped = search(spec, data, progress)
+    ranked = rank(spec, data, candidates)
+    return judge(spec, data, candidates, skipped, ranked, data_sha256(frames))
+
+
+# The stages of `optimize`, public so a recorded run (`pipeline_run`) can observe each one.
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The walk-forward picks, their joined out-of-sample result and the leaderboard."""
+
+    picks: list[FoldPick]
+    oos: OutOfSample
+    latest: CandidateEval
+    leaderboard: list[LeaderRow]
+
+
+def prepare(spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame]) -> list[SymbolData]:
+    """Check the caps and cut each symbol's bars into walk-forward folds."""
+    return _prepare(spec, frames)
+
+
+def search(
+    spec: OptimizeSpec, data: Sequence[SymbolData], progress: Progress | None = None
+) -> tuple[list[CandidateEval], int]:
+    """The sweep: every candidate evaluated on every window, and how many were skipped.
+
+    `progress(done, total)` is called between candidates; an exception it raises stops the
+    search there (a recorded run stops cleanly this way)."""
     if spec.method == "grid":
         candidates, skipped = _run_grid(spec, data, progress)
     elif spec.method == "tpe":
@@ -161,8 +191,33 @@ def optimize(
         raise OptimizeError(
             f"no valid parameter combination for {spec.strategy} ({skipped} skipped)"
         )
+    return candidates, skipped
+
+
+def search_size(spec: OptimizeSpec) -> int:
+    """How many configurations the search will try: grid combinations or TPE trials."""
+    return len(grid_combinations(_grid(spec))) if spec.method == "grid" else spec.trials
+
+
+def rank(
+    spec: OptimizeSpec, data: Sequence[SymbolData], candidates: Sequence[CandidateEval]
+) -> Ranked:
+    """Walk forward over the candidates and build the leaderboard."""
     intervals = [d.interval for d in data]
     picks, oos, latest = walk_forward(candidates, intervals)
+    board = _leaderboard(candidates, picks, latest, intervals, spec.top_n)
+    return Ranked(picks, oos, latest, board)
+
+
+def judge(
+    spec: OptimizeSpec,
+    data: Sequence[SymbolData],
+    candidates: Sequence[CandidateEval],
+    skipped: int,
+    ranked: Ranked,
+    sha256: str,
+) -> OptimizeReport:
+    """The guardrails' verdict on the ranked result, as the report that may be published."""
     report = OptimizeReport(
         spec=spec,
         symbols=[d.symbol for d in data],
@@ -170,12 +225,12 @@ def optimize(
         skipped=skipped,
         data_start=min(d.bars.index[0] for d in data),
         data_end=max(d.bars.index[-1] for d in data),
-        data_sha256=data_sha256(frames),
-        picks=picks,
-        oos=oos,
-        candidate=latest.params,
-        leaderboard=_leaderboard(candidates, picks, latest, intervals, spec.top_n),
-        failures=spec.guardrails.failures(oos),
+        data_sha256=sha256,
+        picks=ranked.picks,
+        oos=ranked.oos,
+        candidate=ranked.latest.params,
+        leaderboard=ranked.leaderboard,
+        failures=spec.guardrails.failures(ranked.oos),
     )
     return OptimizeReport(**{**report.__dict__, "summary": summarise(report)})
 
