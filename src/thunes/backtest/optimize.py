@@ -8,7 +8,6 @@ tried then go through the same per-fold walk-forward selection as the grid.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from thunes.backtest.engine import BacktestConfig
+from thunes.backtest.optimize_workers import TrialRecord, record_of, run_study
 from thunes.backtest.runner import interval_seconds
 from thunes.backtest.summary import summarise
 from thunes.backtest.sweep import grid_combinations, valid_strategies
@@ -26,13 +26,12 @@ from thunes.backtest.walkforward import (
     OptimizeError,
     OutOfSample,
     SymbolData,
-    candidate_oos,
     evaluate_candidate,
     params_key,
     rolling_folds,
     walk_forward,
 )
-from thunes.strategy.base import Bars, ParamValue, Strategy, StrategyError
+from thunes.strategy.base import Bars, ParamValue, StrategyError
 from thunes.strategy.registry import STRATEGIES, get_strategy
 
 Progress = Callable[[int, int], None]
@@ -82,6 +81,9 @@ class OptimizeSpec:
     top_n: int = 10
     config: BacktestConfig = field(default_factory=BacktestConfig)
     guardrails: Guardrails = field(default_factory=Guardrails)
+    storage: str | None = None  # TPE study: None in memory, a database URL, or a journal file
+    study: str | None = None  # the shared study's name (default: from the data and settings)
+    workers: int = 1  # local worker processes
 
 
 @dataclass(frozen=True)
@@ -150,87 +152,35 @@ def optimize(
     spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame], progress: Progress | None = None
 ) -> OptimizeReport:
     """Search, walk forward, judge. Raises `OptimizeError` for work past the caps."""
-    data = prepare(spec, frames)
-    candidates, skipped = search(spec, data, progress)
-    ranked = rank(spec, data, candidates)
-    return judge(spec, data, candidates, skipped, ranked, data_sha256(frames))
-
-
-# The stages of `optimize`, public so a recorded run (`pipeline_run`) can observe each one.
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """The walk-forward picks, their joined out-of-sample result and the leaderboard."""
-
-    picks: list[FoldPick]
-    oos: OutOfSample
-    latest: CandidateEval
-    leaderboard: list[LeaderRow]
-
-
-def prepare(spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame]) -> list[SymbolData]:
-    """Check the caps and cut each symbol's bars into walk-forward folds."""
-    return _prepare(spec, frames)
-
-
-def search(
-    spec: OptimizeSpec, data: Sequence[SymbolData], progress: Progress | None = None
-) -> tuple[list[CandidateEval], int]:
-    """The sweep: every candidate evaluated on every window, and how many were skipped.
-
-    `progress(done, total)` is called between candidates; an exception it raises stops the
-    search there (a recorded run stops cleanly this way)."""
+    data = _prepare(spec, frames)
+    digest = data_sha256(frames)
+    intervals = [d.interval for d in data]
     if spec.method == "grid":
         candidates, skipped = _run_grid(spec, data, progress)
+        records = [record_of(i, c, intervals) for i, c in enumerate(candidates)]
     elif spec.method == "tpe":
-        candidates, skipped = _run_tpe(spec, data, progress)
+        records, skipped = _run_tpe(spec, frames, data, digest, progress)
+        candidates = _finalists(spec, data, records)
     else:
         raise OptimizeError(f"unknown method {spec.method!r}; use grid or tpe")
-    if not candidates:
+    if not records:
         raise OptimizeError(
             f"no valid parameter combination for {spec.strategy} ({skipped} skipped)"
         )
-    return candidates, skipped
-
-
-def search_size(spec: OptimizeSpec) -> int:
-    """How many configurations the search will try: grid combinations or TPE trials."""
-    return len(grid_combinations(_grid(spec))) if spec.method == "grid" else spec.trials
-
-
-def rank(
-    spec: OptimizeSpec, data: Sequence[SymbolData], candidates: Sequence[CandidateEval]
-) -> Ranked:
-    """Walk forward over the candidates and build the leaderboard."""
-    intervals = [d.interval for d in data]
     picks, oos, latest = walk_forward(candidates, intervals)
-    board = _leaderboard(candidates, picks, latest, intervals, spec.top_n)
-    return Ranked(picks, oos, latest, board)
-
-
-def judge(
-    spec: OptimizeSpec,
-    data: Sequence[SymbolData],
-    candidates: Sequence[CandidateEval],
-    skipped: int,
-    ranked: Ranked,
-    sha256: str,
-) -> OptimizeReport:
-    """The guardrails' verdict on the ranked result, as the report that may be published."""
     report = OptimizeReport(
         spec=spec,
         symbols=[d.symbol for d in data],
-        combinations=len(candidates),
+        combinations=len(records),
         skipped=skipped,
         data_start=min(d.bars.index[0] for d in data),
         data_end=max(d.bars.index[-1] for d in data),
-        data_sha256=sha256,
-        picks=ranked.picks,
-        oos=ranked.oos,
-        candidate=ranked.latest.params,
-        leaderboard=ranked.leaderboard,
-        failures=spec.guardrails.failures(ranked.oos),
+        data_sha256=digest,
+        picks=picks,
+        oos=oos,
+        candidate=latest.params,
+        leaderboard=_leaderboard(records, picks, latest, spec.top_n),
+        failures=spec.guardrails.failures(oos),
     )
     return OptimizeReport(**{**report.__dict__, "summary": summarise(report)})
 
@@ -290,69 +240,59 @@ def _run_grid(
 
 
 def _run_tpe(
-    spec: OptimizeSpec, data: Sequence[SymbolData], progress: Progress | None
-) -> tuple[list[CandidateEval], int]:
-    import optuna
-
+    spec: OptimizeSpec,
+    frames: Mapping[str, pd.DataFrame],
+    data: Sequence[SymbolData],
+    digest: str,
+    progress: Progress | None,
+) -> tuple[list[TrialRecord], int]:
+    """The study's records: in memory, or shared by local workers and other machines."""
     if spec.trials > spec.guardrails.max_combinations:
         raise OptimizeError(
             f"{spec.trials} trials is more than the cap of {spec.guardrails.max_combinations}"
         )
-    logging.getLogger("optuna").setLevel(logging.WARNING)
-    space = STRATEGIES[spec.strategy].param_space
-    grid = _grid(spec)
-    seen: dict[tuple[tuple[str, ParamValue], ...], CandidateEval] = {}
-    skipped = 0
+    if spec.workers < 1:
+        raise OptimizeError(f"need at least 1 worker, got {spec.workers}")
+    return run_study(spec, frames, data, digest, progress)
 
-    def objective(trial: optuna.Trial) -> float:
-        nonlocal skipped
-        params: dict[str, ParamValue] = {}
-        for key in grid:
-            r = space[key]
-            if r.is_int:
-                params[key] = trial.suggest_int(key, int(r.low), int(r.high), step=int(r.step))
-            else:
-                params[key] = trial.suggest_float(key, r.low, r.high, step=r.step)
-        try:
-            strategy: Strategy = get_strategy(spec.strategy, **{**spec.fixed, **params})
-        except StrategyError:
-            skipped += 1
-            raise optuna.TrialPruned() from None
-        known = params_key(strategy.params)
-        if known not in seen:
-            seen[known] = evaluate_candidate(strategy, data, spec.config)
-        return seen[known].in_sample_sharpe
 
-    sampler = optuna.samplers.TPESampler(seed=spec.seed)
-    study = optuna.create_study(direction="maximize", sampler=sampler)
-    callbacks = []
-    if progress:
-        callbacks.append(lambda _study, trial: progress(trial.number + 1, spec.trials))
-    study.optimize(objective, n_trials=spec.trials, callbacks=callbacks)
-    return list(seen.values()), skipped
+def _finalists(
+    spec: OptimizeSpec, data: Sequence[SymbolData], records: Sequence[TrialRecord]
+) -> list[CandidateEval]:
+    """Full evaluations of every record that could win a fold (the best by train Sharpe among
+    those that traded, and among all), in study order, so `walk_forward` picks as it would
+    over the whole study while re-running only a handful of backtests."""
+    chosen: set[int] = set()
+    for k in range(spec.folds):
+        traded = [i for i, r in enumerate(records) if r.train_trades[k] > 0]
+        for pool in (traded, range(len(records))):
+            if pool:
+                chosen.add(max(pool, key=lambda i: (records[i].train_sharpe[k], -i)))
+    return [
+        evaluate_candidate(
+            get_strategy(spec.strategy, **{**spec.fixed, **records[i].params}), data, spec.config
+        )
+        for i in sorted(chosen)
+    ]
 
 
 def _leaderboard(
-    candidates: Sequence[CandidateEval],
+    records: Sequence[TrialRecord],
     picks: Sequence[FoldPick],
     latest: CandidateEval,
-    intervals: Sequence[float],
     top_n: int,
 ) -> list[LeaderRow]:
-    scored = [(c, candidate_oos(c, intervals)) for c in candidates]
-    scored.sort(key=lambda item: item[1].sharpe, reverse=True)
+    scored = sorted(records, key=lambda r: r.oos.sharpe, reverse=True)
     picked = [params_key(p.params) for p in picks]
-    rows = []
-    for rank, (cand, oos) in enumerate(scored[:top_n], start=1):
-        key = params_key(cand.params)
-        rows.append(
-            LeaderRow(
-                rank=rank,
-                params=cand.params,
-                in_sample_sharpe=cand.in_sample_sharpe,
-                oos=oos,
-                folds_picked=picked.count(key),
-                is_candidate=cand is latest,
-            )
+    chosen = params_key(latest.params)
+    return [
+        LeaderRow(
+            rank=rank,
+            params=rec.params,
+            in_sample_sharpe=rec.in_sample_sharpe,
+            oos=rec.oos,
+            folds_picked=picked.count(params_key(rec.params)),
+            is_candidate=params_key(rec.params) == chosen,
         )
-    return rows
+        for rank, rec in enumerate(scored[:top_n], start=1)
+    ]
