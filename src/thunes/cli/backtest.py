@@ -31,6 +31,8 @@ from thunes.backtest.walkforward import OptimizeError
 from thunes.cli import backtest_portfolio
 from thunes.cli.common import add_env_file_option, settings_from_args
 from thunes.cli.kline_inputs import SymbolInput, group_inputs, load_input, quality_lines
+from thunes.cli.optimize_study import add_options as add_study_options
+from thunes.cli.optimize_study import study_fields
 from thunes.cli.parsing import positive_float, positive_int, unwritable_dir
 from thunes.cli.progress import LazyProgress
 from thunes.cli.search_grid import fixed_values, grid_values, key_values
@@ -115,6 +117,7 @@ def _register_optimize(subparsers: Any) -> None:
     opt.add_argument("--seed", type=int, default=0, help="random seed of the TPE sampler")
     opt.add_argument("--top", type=positive_int, default=10, help="leaderboard size")
     _guardrail_options(opt)
+    add_study_options(opt)
     opt.add_argument(
         "--params-file",
         type=Path,
@@ -345,6 +348,7 @@ def _spec(args: argparse.Namespace) -> OptimizeSpec:
             max_symbols=args.max_symbols,
             max_combinations=args.max_combinations,
         ),
+        **study_fields(args),
     )
 
 
