@@ -10,7 +10,9 @@ status, and writes the daily-summary report (text and PNG) to `<log dir>/demo/re
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -37,6 +39,47 @@ DEMO_SETTINGS: dict[str, Any] = {
     "sim_port": 0,
     "log_level": "WARNING",
 }
+# `--universe ranked:N`: the daemon ranks 1h bars every 15 simulated minutes and trades the top N.
+UNIVERSE_FOLDER = "binance_spot_1h_universe"
+RANKED_SETTINGS: dict[str, Any] = {
+    "timeframe": "1h",
+    "check_interval_minutes": 10.0,
+    "sim_speed": 900.0,
+}
+UNIVERSE_START = "2021-03-01T00:00:00"  # the 2021 bull market, every symbol listed
+
+
+def shared_universe() -> Path | None:
+    """The 22-symbol 1h universe beside the checkout (../shared/data/...), if it is there."""
+    for root in (Path.cwd().parent, Path(__file__).resolve().parents[3].parent):
+        folder = root / "shared" / "data" / UNIVERSE_FOLDER
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def _ranked(text: str) -> str:
+    if not re.fullmatch(r"ranked:[1-9]\d{0,3}", text):
+        raise argparse.ArgumentTypeError(f"expected ranked:N (N from 1), got {text!r}")
+    return text
+
+
+def universe_overrides(universe: str | None, console: Console) -> dict[str, Any]:
+    """Settings for `--universe`: the shared 22-symbol folder, else the bundled samples."""
+    if universe is None:
+        return {}
+    overrides = {"universe": universe, **RANKED_SETTINGS}
+    folder = shared_universe()
+    if folder is not None:
+        overrides.update(sim_data_dir=str(folder), sim_start=UNIVERSE_START)
+        console.print(f"[dim]ranking the 22-symbol universe in {folder}[/dim]", soft_wrap=True)
+    else:
+        console.print(
+            f"../shared/data/{UNIVERSE_FOLDER} is not here: ranking the bundled "
+            f"{' and '.join(DEMO_SETTINGS['symbols'])} samples instead",
+            soft_wrap=True,
+        )
+    return overrides
 
 
 def register(subparsers: Any) -> None:
@@ -46,6 +89,14 @@ def register(subparsers: Any) -> None:
         "--speed",
         type=positive_float,
         help=f"simulated seconds per real second (default: {DEMO_SETTINGS['sim_speed']:g})",
+    )
+    parser.add_argument(
+        "--universe",
+        type=_ranked,
+        metavar="ranked:N",
+        help="trade the top N of a 1h ranking re-run every 15 simulated minutes, over "
+        f"../shared/data/{UNIVERSE_FOLDER} when present, else the bundled samples "
+        "(default: the static symbols)",
     )
     parser.add_argument("--env-file", default=None, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
@@ -67,7 +118,8 @@ async def _daily_report(built: Built, console: Console) -> None:
 def run(args: argparse.Namespace) -> int:
     from thunes.orchestration.run_scheduler import run_daemon
 
-    overrides = dict(DEMO_SETTINGS)
+    console = Console()
+    overrides = {**DEMO_SETTINGS, **universe_overrides(args.universe, console)}
     if args.speed is not None:
         overrides["sim_speed"] = args.speed
     roots = settings_from_args(args, **overrides)
@@ -77,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"thunes: demo: {error}", file=sys.stderr)
         return EXIT_CONFIG
     settings = settings_from_args(args, **overrides, state_dir=state_dir, log_dir=log_dir)
-    console = Console()
     printer = ConsolePrinter(console, "the demo daemon has stopped", after_status=_daily_report)
+    traded = settings.universe if settings.ranked_top else ", ".join(settings.symbols)
     console.rule(
-        f"THUNES demo: {', '.join(settings.symbols)} {settings.timeframe}, "
+        f"THUNES demo: {traded} {settings.timeframe}, "
         f"simulated {settings.sim_speed:g}x for {args.duration:g} s"
     )
     console.print(f"[dim]demo state in {state_dir}, logs in {log_dir}[/dim]", soft_wrap=True)
