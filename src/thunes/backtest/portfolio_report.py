@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from thunes.backtest.metrics import Metrics, compute_metrics
 from thunes.backtest.portfolio import PortfolioRun, SymbolInput, Universe, run_portfolio
 from thunes.backtest.rank_history import rank_history
+from thunes.backtest.trade_tables import exit_rows, pair_rows
 from thunes.backtest.types import REASON_NAMES, BacktestConfig, TradeArrays
 from thunes.backtest.walk import _rows_to_arrays
 from thunes.intervals import INTERVAL_SECONDS
@@ -198,38 +199,12 @@ def trades_frame(run: PortfolioRun) -> pd.DataFrame:
 
 
 def pair_table(result: PortfolioResult) -> list[dict[str, Any]]:
-    """Per symbol: trades, wins, PnL net of fees, fees, exits by reason."""
-    frame = result.trades_frame()
-    out = []
-    for symbol, group in frame.groupby("symbol", sort=True):
-        reasons = group["exit_reason"].value_counts()
-        out.append(
-            {
-                "symbol": symbol,
-                "trades": len(group),
-                "win_rate": float((group["pnl"] > 0).mean()),
-                "pnl": float(group["pnl"].sum()),
-                "fees": float((group["entry_fee"] + group["exit_fee"]).sum()),
-                **{name: int(reasons.get(name, 0)) for name in REASON_NAMES},
-            }
-        )
-    return sorted(out, key=lambda row: -row["pnl"])
+    """Per symbol: trades, wins, PnL net of fees, fees, exits by reason (`trade_tables`)."""
+    return pair_rows(result.trades_frame())
 
 
 def exit_table(result: PortfolioResult) -> list[dict[str, Any]]:
-    frame = result.trades_frame()
-    out = []
-    for name in REASON_NAMES:
-        group = frame[frame["exit_reason"] == name]
-        out.append(
-            {
-                "exit_reason": name,
-                "trades": len(group),
-                "win_rate": float((group["pnl"] > 0).mean()) if len(group) else 0.0,
-                "pnl": float(group["pnl"].sum()),
-            }
-        )
-    return out
+    return exit_rows(result.trades_frame())
 
 
 def report_dict(report: PortfolioReport) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """`thunes backtest` and `thunes optimize`: offline runs on kline files.
 
     thunes backtest --strategy sma --symbol BTCUSDT --data BTCUSDT-1h.csv.gz --from 2021-01-01
+    thunes backtest --strategy-list sma,rsi --data BTCUSDT-1h.csv.gz --timerange 20210101:
     thunes optimize --strategy sma --data BTCUSDT-5m.csv.gz --data ETHUSDT-5m.csv.gz
     thunes optimize --strategy rsi --method tpe --trials 200 --data BTCUSDT=btc.zip --dry-run
 
@@ -19,16 +20,13 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
 from thunes.backtest.bar_interval import common_interval
-from thunes.backtest.chart import equity_figure
 from thunes.backtest.engine import BacktestConfig, BacktestError
 from thunes.backtest.optimize import Guardrails, OptimizeReport, OptimizeSpec, optimize
-from thunes.backtest.runner import BacktestResult, run_backtest
 from thunes.backtest.summary import leaderboard_csv, leaderboard_json, leaderboard_table
 from thunes.backtest.walkforward import OptimizeError
-from thunes.cli import backtest_portfolio
+from thunes.cli import backtest_portfolio, backtest_report
 from thunes.cli.common import add_env_file_option, settings_from_args
 from thunes.cli.kline_inputs import SymbolInput, group_inputs, load_input, quality_lines
 from thunes.cli.optimize_study import add_options as add_study_options
@@ -37,6 +35,7 @@ from thunes.cli.parsing import positive_float, positive_int, unwritable_dir
 from thunes.cli.progress import LazyProgress
 from thunes.cli.search_grid import fixed_values, grid_values, key_values
 from thunes.cli.strategies import STRATEGY_HELP, cli_strategy_key
+from thunes.cli.timerange import TimerangeError
 from thunes.clock import SystemClock
 from thunes.market.klines import KlineFileError
 from thunes.params_store import params_path, publish
@@ -44,7 +43,7 @@ from thunes.strategy import StrategyError, get_strategy
 
 EXIT_BAD_INPUT = 2
 EXIT_NOT_PUBLISHED = 1
-USER_ERRORS = (KlineFileError, StrategyError, BacktestError, OptimizeError)
+USER_ERRORS = (KlineFileError, StrategyError, BacktestError, OptimizeError, TimerangeError)
 
 
 def register(subparsers: Any) -> None:
@@ -74,6 +73,7 @@ def _register_backtest(subparsers: Any) -> None:
         help="strategy parameter, e.g. --param fast=10 (repeatable)",
     )
     bt.add_argument("--out", type=Path, default=Path("backtests"), help="output directory")
+    backtest_report.add_options(bt)
     backtest_portfolio.add_options(bt)
     bt.set_defaults(handler=run_backtest_command)
 
@@ -229,7 +229,7 @@ def _inputs(
     args: argparse.Namespace, console: Console, symbol: str | None = None
 ) -> list[SymbolInput]:
     """Every --data symbol loaded within --from/--to, with what the loader found printed."""
-    start, end = _timestamp(args.start, "--from"), _timestamp(args.end, "--to", whole_day=True)
+    start, end = _window(args)
     entries = list(group_inputs(args.data, symbol).values())
     now = SystemClock().now()
     for entry in entries:
@@ -237,6 +237,14 @@ def _inputs(
         for line in quality_lines(entry, now):
             console.print(line, soft_wrap=True, markup=False, highlight=False)
     return entries
+
+
+def _window(args: argparse.Namespace) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The loader's inclusive bounds: --timerange, else --from/--to."""
+    timerange = backtest_report.window(args)
+    if timerange is not None:
+        return timerange
+    return _timestamp(args.start, "--from"), _timestamp(args.end, "--to", whole_day=True)
 
 
 def _one_symbol(args: argparse.Namespace, console: Console) -> SymbolInput:
@@ -254,26 +262,23 @@ def run_backtest_command(args: argparse.Namespace) -> int:
         return _fail(f"--out {args.out}: {problem}")
     if backtest_portfolio.is_folder(args):
         return _portfolio_command(args, console)
+    if args.json is not None and (problem := unwritable_dir(args.json.parent)):
+        return _fail(f"--json {args.json}: {problem}")
     try:
-        args.strategy = cli_strategy_key(args)
-        strategy = get_strategy(args.strategy, **key_values(args.param, "--param"))
+        chosen = backtest_report.strategies(args)
         entry = _one_symbol(args, console)
         frame, symbol = entry.frame, entry.symbol
         assert frame is not None
-        result = run_backtest(strategy, frame, _config(args))
+        breakdowns = tuple(dict.fromkeys(args.breakdown))
+        runs = backtest_report.run_all(chosen, frame, symbol, _config(args), breakdowns)
     except USER_ERRORS as error:
         return _fail(str(error))
-    console.print(_metrics_table(result, f"{symbol} {strategy.describe()}", frame))
-    stem = args.out / f"{symbol}-{strategy.name}"
-    trades_csv, chart_png = stem.with_name(stem.name + "-trades.csv"), stem.with_suffix(".png")
+    backtest_report.print_reports(console, runs, symbol)
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
-        result.trades.to_csv(trades_csv, index=False)
-        figure = equity_figure(result, frame["close"], f"{symbol} · {strategy.describe()}")
-        figure.savefig(chart_png)
+        written = backtest_report.write_outputs(args, runs, frame, symbol)
     except OSError as error:
         return _fail(f"--out {args.out}: cannot write: {error.strerror or error}")
-    console.print(f"trades: {trades_csv}\nequity chart: {chart_png}")
+    console.print("\n".join(written), highlight=False)
     return 0
 
 
@@ -281,11 +286,13 @@ def _portfolio_command(args: argparse.Namespace, console: Console) -> int:
     """`--data DIR`: many symbols, one cash balance (`thunes.cli.backtest_portfolio`)."""
     if args.json is not None and (problem := unwritable_dir(args.json.parent)):
         return _fail(f"--json {args.json}: {problem}")
+    if args.strategy_list:
+        return _fail("--strategy-list compares strategies on one symbol's files, not a folder")
     try:
         args.strategy = cli_strategy_key(args)
         strategy = get_strategy(args.strategy, **key_values(args.param, "--param"))
         backtest_portfolio.ranked_option(args)  # a bad --universe fails before any loading
-        window = (_timestamp(args.start, "--from"), _timestamp(args.end, "--to", whole_day=True))
+        window = _window(args)
         frames = backtest_portfolio.load_frames(args, console, window)
         report = backtest_portfolio.run(args, strategy, frames)
     except USER_ERRORS as error:
@@ -297,30 +304,6 @@ def _portfolio_command(args: argparse.Namespace, console: Console) -> int:
         return _fail(f"--out {args.out}: cannot write: {error.strerror or error}")
     console.print("\n".join(written), highlight=False)
     return 0
-
-
-def _metrics_table(result: BacktestResult, title: str, frame: pd.DataFrame) -> Table:
-    m = result.metrics
-    table = Table(title=f"{title}: {frame.index[0]} → {frame.index[-1]} ({len(frame)} bars)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    rows = [
-        ("total return", f"{m.total_return:.2%}"),
-        ("buy and hold return", f"{m.buy_and_hold_return:.2%}"),
-        ("CAGR", f"{m.cagr:.2%}"),
-        ("Sharpe (annualised)", f"{m.sharpe:.2f}"),
-        ("Sortino (annualised)", f"{m.sortino:.2f}"),
-        ("max drawdown", f"{m.max_drawdown:.2%}"),
-        ("trades", str(m.trades)),
-        ("win rate", f"{m.win_rate:.1%}"),
-        ("profit factor", f"{m.profit_factor:.2f}"),
-        ("expectancy (quote/trade)", f"{m.expectancy:.4f}"),
-        ("exposure", f"{m.exposure:.1%}"),
-        ("final equity", f"{m.final_equity:.2f}"),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
 
 
 def _frames(args: argparse.Namespace, console: Console) -> dict[str, pd.DataFrame]:

@@ -15,7 +15,6 @@ import argparse
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -33,6 +32,7 @@ from thunes.backtest.portfolio_report import (
     parse_universe,
     report_dict,
 )
+from thunes.backtest.report_view import rows_table
 from thunes.backtest.types import BacktestConfig, BacktestError
 from thunes.cli.kline_inputs import group_inputs, load_input, quality_lines
 from thunes.clock import SystemClock
@@ -160,8 +160,8 @@ def run(
 def print_report(console: Console, report: PortfolioReport) -> None:
     results = [r for r in (report.main, report.static) if r is not None]
     console.print(_metrics(results, report))
-    console.print(_rows_table(f"{report.main.label}: per pair", pair_table(report.main)))
-    console.print(_rows_table(f"{report.main.label}: exit reasons", exit_table(report.main)))
+    console.print(rows_table(f"{report.main.label}: per pair", pair_table(report.main)))
+    console.print(rows_table(f"{report.main.label}: exit reasons", exit_table(report.main)))
     for r in results:
         refused = ", ".join(f"{k} {v}" for k, v in sorted(r.run.refusals.items())) or "none"
         console.print(f"{r.label}: entries refused: {refused}", highlight=False)
@@ -188,23 +188,6 @@ def _metrics(results: list[PortfolioResult], report: PortfolioReport) -> Table:
     for name, form, key in rows:
         table.add_row(name, *(form.format(getattr(r.metrics, key)) for r in results))
     return table
-
-
-def _rows_table(title: str, rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=title)
-    if not rows:
-        return table
-    for key in rows[0]:
-        table.add_column(key.replace("_", " "), justify="left" if key == "symbol" else "right")
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row.values()))
-    return table
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
 
 
 def write_outputs(

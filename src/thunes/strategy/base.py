@@ -205,6 +205,17 @@ class Strategy(ABC):
         """Reject parameter combinations that make no sense (override to add rules)."""
         return None
 
+    def indicators(self, bars: Bars) -> dict[str, np.ndarray]:
+        """The price-scale series the strategy computes (moving averages, bands), by label.
+
+        Optional and pure (no I/O): reports draw them over the closes; one value per bar.
+        """
+        return {}
+
+    def oscillators(self, bars: Bars) -> dict[str, np.ndarray]:
+        """Series on a scale of their own (an RSI and its thresholds), by label; optional."""
+        return {}
+
     def describe(self) -> str:
         values = ", ".join(f"{k}={v}" for k, v in self._params.items())
         return f"{self.name}({values})"

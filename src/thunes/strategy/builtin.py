@@ -55,6 +55,10 @@ class SmaCrossover(Strategy):
         exits = fast < slow
         return entries, exits, _stop(self.params)
 
+    def indicators(self, bars: Bars) -> dict[str, np.ndarray]:
+        fast, slow = int(self.params["fast"]), int(self.params["slow"])
+        return {f"SMA {fast}": bars.sma("close", fast), f"SMA {slow}": bars.sma("close", slow)}
+
 
 class RsiMeanReversion(Strategy):
     """Buy oversold (RSI below `oversold`), sell overbought (RSI above `overbought`)."""
@@ -92,11 +96,24 @@ class RsiMeanReversion(Strategy):
         return max(self.warmup_bars, RSI_HISTORY_PERIODS * int(self.params["period"]))
 
     def _compute(self, bars: Bars) -> tuple[np.ndarray, np.ndarray, float | None]:
-        period = int(self.params["period"])
-        rsi = bars.cached(("rsi", period), lambda: wilder_rsi(bars.close, period))
+        rsi = self._rsi(bars)
         entries = rsi < self.params["oversold"]
         exits = rsi > self.params["overbought"]
         return entries, exits, _stop(self.params)
+
+    def _rsi(self, bars: Bars) -> np.ndarray:
+        period = int(self.params["period"])
+        return bars.cached(("rsi", period), lambda: wilder_rsi(bars.close, period))
+
+    def oscillators(self, bars: Bars) -> dict[str, np.ndarray]:
+        n = len(bars)
+        return {
+            f"RSI {int(self.params['period'])}": self._rsi(bars),
+            f"oversold {self.params['oversold']:g}": np.full(n, float(self.params["oversold"])),
+            f"overbought {self.params['overbought']:g}": np.full(
+                n, float(self.params["overbought"])
+            ),
+        }
 
 
 def _check_stop(name: str, value: ParamValue) -> None:
