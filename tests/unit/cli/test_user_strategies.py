@@ -204,6 +204,11 @@ def test_published_parameters_of_a_same_named_strategy_elsewhere_are_refused(
     assert choice.refused is not None and str(elsewhere.resolve()) in choice.refused
 
 
+def test_the_template_passes_check_strategy(workdir: Path) -> None:
+    assert main(["new-strategy", "my_trend"]) == 0
+    assert main(["check-strategy", "my_trend", "--data", BTC_1H, *WINDOW]) == 0
+
+
 def test_doctor_refuses_a_broken_strategy_file_as_run_does(workdir: Path) -> None:
     path = write(workdir / "strategies", "low_above_high", BROKEN["low_above_high"])
     settings = load_settings(env_file=None, strategy=f"{path}:Breakout")
