@@ -152,8 +152,49 @@ def optimize(
     spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame], progress: Progress | None = None
 ) -> OptimizeReport:
     """Search, walk forward, judge. Raises `OptimizeError` for work past the caps."""
-    data = _prepare(spec, frames)
+    data = prepare(spec, frames)
     digest = data_sha256(frames)
+    found = search(spec, frames, data, digest, progress)
+    return judge(spec, data, found, rank(spec, data, found), digest)
+
+
+# The stages of `optimize`, public so that a recorded run (`thunes.backtest.pipeline_run`)
+# can observe and record each one. Keep `optimize` a plain chain of them.
+
+
+@dataclass(frozen=True)
+class Searched:
+    """What the sweep found: every record, the full evaluations walk-forward needs, skips."""
+
+    records: list[TrialRecord]
+    candidates: list[CandidateEval]
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The walk-forward picks, their joined out-of-sample result and the leaderboard."""
+
+    picks: list[FoldPick]
+    oos: OutOfSample
+    latest: CandidateEval
+    leaderboard: list[LeaderRow]
+
+
+def prepare(spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame]) -> list[SymbolData]:
+    """Check the caps and cut each symbol's bars into walk-forward folds."""
+    return _prepare(spec, frames)
+
+
+def search(
+    spec: OptimizeSpec,
+    frames: Mapping[str, pd.DataFrame],
+    data: Sequence[SymbolData],
+    digest: str,
+    progress: Progress | None = None,
+) -> Searched:
+    """The sweep. `progress(done, total)` is called between configurations; an exception it
+    raises stops the sweep there (a recorded run stops cleanly on Ctrl-C this way)."""
     intervals = [d.interval for d in data]
     if spec.method == "grid":
         candidates, skipped = _run_grid(spec, data, progress)
@@ -167,20 +208,39 @@ def optimize(
         raise OptimizeError(
             f"no valid parameter combination for {spec.strategy} ({skipped} skipped)"
         )
-    picks, oos, latest = walk_forward(candidates, intervals)
+    return Searched(list(records), list(candidates), skipped)
+
+
+def search_size(spec: OptimizeSpec) -> int:
+    """How many configurations the sweep will try: grid combinations or TPE trials."""
+    return len(grid_combinations(_grid(spec))) if spec.method == "grid" else spec.trials
+
+
+def rank(spec: OptimizeSpec, data: Sequence[SymbolData], found: Searched) -> Ranked:
+    """Walk forward over what the sweep found, and the leaderboard."""
+    intervals = [d.interval for d in data]
+    picks, oos, latest = walk_forward(found.candidates, intervals)
+    board = _leaderboard(found.records, picks, latest, spec.top_n)
+    return Ranked(picks, oos, latest, board)
+
+
+def judge(
+    spec: OptimizeSpec, data: Sequence[SymbolData], found: Searched, ranked: Ranked, digest: str
+) -> OptimizeReport:
+    """The guardrails' verdict on the ranked result: the report that may be published."""
     report = OptimizeReport(
         spec=spec,
         symbols=[d.symbol for d in data],
-        combinations=len(records),
-        skipped=skipped,
+        combinations=len(found.records),
+        skipped=found.skipped,
         data_start=min(d.bars.index[0] for d in data),
         data_end=max(d.bars.index[-1] for d in data),
         data_sha256=digest,
-        picks=picks,
-        oos=oos,
-        candidate=latest.params,
-        leaderboard=_leaderboard(records, picks, latest, spec.top_n),
-        failures=spec.guardrails.failures(oos),
+        picks=ranked.picks,
+        oos=ranked.oos,
+        candidate=ranked.latest.params,
+        leaderboard=ranked.leaderboard,
+        failures=spec.guardrails.failures(ranked.oos),
     )
     return OptimizeReport(**{**report.__dict__, "summary": summarise(report)})
 
