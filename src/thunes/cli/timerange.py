@@ -13,6 +13,7 @@ import re
 import pandas as pd
 
 _DASH_FORM = re.compile(r"^(\d*)-(\d*)$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 class TimerangeError(ValueError):
@@ -32,7 +33,7 @@ def _side(text: str) -> pd.Timestamp | None:
         if len(text) == 13:
             return pd.Timestamp(int(text), unit="ms", tz="UTC")
         raise ValueError(text)
-    if "-" not in text:
+    if not _ISO.match(text):
         raise ValueError(text)
     stamp = pd.Timestamp(text)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
