@@ -171,7 +171,17 @@ def test_optimize_publishes_a_user_strategy_under_its_file_key_and_the_daemon_tr
     path = write(workdir / "strategies", "breakout", GOOD)
     params = workdir / "state" / "strategy_params.json"
     argv = ["optimize", "--strategy", "breakout", "--data", BTC_1H, "--grid", "window=10,30"]
-    rails = ["--min-sharpe", "-100", "--max-drawdown", "1", "--min-trades", "0"]
+    argv += ["--from", "2020-10-01", "--to", "2020-12-28"]  # within the 90-day intraday cap
+    rails = [
+        "--min-sharpe",
+        "-100",
+        "--max-drawdown",
+        "1",
+        "--min-trades",
+        "0",
+        "--max-days",
+        "400",
+    ]
     assert main([*argv, *rails, "--params-file", str(params)]) == 0, capsys.readouterr()
     saved = json.loads(params.read_text())
     assert saved["strategy"] == f"{path.resolve()}:Breakout"
