@@ -22,7 +22,8 @@ from matplotlib.figure import Figure
 from thunes.backtest.metrics import Metrics, compute_metrics
 from thunes.backtest.portfolio import PortfolioRun, SymbolInput, Universe, run_portfolio
 from thunes.backtest.rank_history import rank_history
-from thunes.backtest.trade_tables import exit_rows, pair_rows
+from thunes.backtest.report import TradeSummary, json_ready, summarise_trades, summary_dict
+from thunes.backtest.trade_tables import breakdown_rows, exit_rows, pair_rows
 from thunes.backtest.types import REASON_NAMES, BacktestConfig, TradeArrays
 from thunes.backtest.walk import _rows_to_arrays
 from thunes.intervals import INTERVAL_SECONDS
@@ -207,11 +208,23 @@ def exit_table(result: PortfolioResult) -> list[dict[str, Any]]:
     return exit_rows(result.trades_frame())
 
 
-def report_dict(report: PortfolioReport) -> dict[str, Any]:
+def trade_summary(result: PortfolioResult) -> TradeSummary:
+    """Durations, streaks, best and worst trade, deepest drawdown and Calmar (`trade_stats`).
+
+    Nothing is held at the first bar's close (fills come at the next open), so the first
+    equity value is the initial cash.
+    """
+    equity = pd.Series(result.run.equity, index=result.run.times)
+    cash = float(result.run.equity[0])
+    return summarise_trades(result.trades_frame(), equity, cash, result.metrics)
+
+
+def report_dict(report: PortfolioReport, breakdowns: tuple[str, ...] = ()) -> dict[str, Any]:
     """The whole report as JSON-ready data."""
 
     def one(result: PortfolioResult) -> dict[str, Any]:
         trades = result.trades_frame()
+        periods = {period: breakdown_rows(trades, period) for period in breakdowns}
         for column in ("entry_time", "exit_time"):
             trades[column] = trades[column].map(lambda t: t.isoformat())
         return {
@@ -221,6 +234,8 @@ def report_dict(report: PortfolioReport) -> dict[str, Any]:
             "ranking_snapshots": result.snapshots,
             "pairs": pair_table(result),
             "exit_reasons": exit_table(result),
+            "summary": json_ready(summary_dict(trade_summary(result))),
+            "breakdown": periods,
             "trades": trades.to_dict("records"),
         }
 

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
-from thunes.backtest.report import BacktestReport
+from thunes.backtest.report import BacktestReport, TradeSummary
 
 PERCENT_KEYS = frozenset({"win_rate", "total_return", "cagr", "max_drawdown", "return"})
 TWO_PLACES = frozenset({"sharpe", "sortino", "calmar", "profit_factor", "final_equity"})
@@ -60,55 +60,67 @@ def _trade_text(trade: dict[str, Any] | None) -> str:
     )
 
 
+def drawdown_rows(summary: TradeSummary) -> list[tuple[str, str]]:
+    """Calmar and when the deepest drawdown started, bottomed and recovered."""
+    rows = [("Calmar (CAGR / max drawdown)", cell("calmar", summary.calmar))]
+    d = summary.drawdown
+    if d is not None:
+        length = f"{format_duration(d.length_seconds)} ({d.end_bar - d.start_bar} bars)"
+        rows += [
+            ("drawdown start (peak)", _when(d.start)),
+            ("drawdown end (bottom)", _when(d.end)),
+            ("drawdown length", length),
+            ("recovered", _when(d.recovered)),
+        ]
+    return rows
+
+
+def trade_rows(summary: TradeSummary) -> list[tuple[str, str]]:
+    """Best and worst trade, streaks, durations."""
+    d = summary.durations
+    return [
+        ("best trade", _trade_text(summary.best)),
+        ("worst trade", _trade_text(summary.worst)),
+        ("max consecutive wins", str(summary.max_consecutive_wins)),
+        ("max consecutive losses", str(summary.max_consecutive_losses)),
+        ("trade duration mean", format_duration(d.mean)),
+        ("trade duration min / max", f"{format_duration(d.min)} / {format_duration(d.max)}"),
+    ]
+
+
 def metrics_rows(report: BacktestReport) -> list[tuple[str, str]]:
     m, s = report.metrics, report.summary
-    rows = [
+    return [
         ("total return", f"{m.total_return:.2%}"),
         ("buy and hold return", f"{m.buy_and_hold_return:.2%}"),
         ("CAGR", f"{m.cagr:.2%}"),
         ("Sharpe (annualised)", f"{m.sharpe:.2f}"),
         ("Sortino (annualised)", f"{m.sortino:.2f}"),
-        ("Calmar (CAGR / max drawdown)", cell("calmar", s.calmar)),
         ("max drawdown", f"{m.max_drawdown:.2%}"),
-    ]
-    d = s.drawdown
-    if d is not None:
-        rows += [
-            ("drawdown start (peak)", _when(d.start)),
-            ("drawdown end (bottom)", _when(d.end)),
-            (
-                "drawdown length",
-                f"{format_duration(d.length_seconds)} ({d.end_bar - d.start_bar} bars)",
-            ),
-            ("recovered", _when(d.recovered)),
-        ]
-    rows += [
+        *drawdown_rows(s),
         ("trades", str(m.trades)),
         ("win rate", f"{m.win_rate:.1%}"),
         ("profit factor", cell("profit_factor", m.profit_factor)),
         ("expectancy (quote/trade)", f"{m.expectancy:.4f}"),
-        ("best trade", _trade_text(s.best)),
-        ("worst trade", _trade_text(s.worst)),
-        ("max consecutive wins", str(s.max_consecutive_wins)),
-        ("max consecutive losses", str(s.max_consecutive_losses)),
-        ("trade duration mean", format_duration(s.durations.mean)),
-        (
-            "trade duration min / max",
-            f"{format_duration(s.durations.min)} / {format_duration(s.durations.max)}",
-        ),
+        *trade_rows(s),
         ("exposure", f"{m.exposure:.1%}"),
         ("final equity", f"{m.final_equity:.2f}"),
     ]
-    return rows
+
+
+def pairs_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    """Name and value rows as a two-column table."""
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
 
 
 def metrics_table(report: BacktestReport, title: str) -> Table:
-    table = Table(title=f"{title}: {report.start} → {report.end} ({report.metrics.bars} bars)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in metrics_rows(report):
-        table.add_row(name, value)
-    return table
+    heading = f"{title}: {report.start} → {report.end} ({report.metrics.bars} bars)"
+    return pairs_table(heading, metrics_rows(report))
 
 
 def report_tables(report: BacktestReport, title: str) -> list[Table]:

@@ -31,8 +31,10 @@ from thunes.backtest.portfolio_report import (
     pair_table,
     parse_universe,
     report_dict,
+    trade_summary,
 )
-from thunes.backtest.report_view import rows_table
+from thunes.backtest.report_view import drawdown_rows, pairs_table, rows_table, trade_rows
+from thunes.backtest.trade_tables import breakdown_rows
 from thunes.backtest.types import BacktestConfig, BacktestError
 from thunes.cli.kline_inputs import group_inputs, load_input, quality_lines
 from thunes.clock import SystemClock
@@ -157,11 +159,21 @@ def run(
     )
 
 
-def print_report(console: Console, report: PortfolioReport) -> None:
+def print_report(
+    console: Console, report: PortfolioReport, breakdowns: tuple[str, ...] = ()
+) -> None:
     results = [r for r in (report.main, report.static) if r is not None]
     console.print(_metrics(results, report))
-    console.print(rows_table(f"{report.main.label}: per pair", pair_table(report.main)))
-    console.print(rows_table(f"{report.main.label}: exit reasons", exit_table(report.main)))
+    label = report.main.label
+    summary = trade_summary(report.main)
+    console.print(
+        pairs_table(f"{label}: drawdown and trades", drawdown_rows(summary) + trade_rows(summary))
+    )
+    console.print(rows_table(f"{label}: per pair", pair_table(report.main)))
+    console.print(rows_table(f"{label}: exit reasons", exit_table(report.main)))
+    trades = report.main.trades_frame()
+    for period in breakdowns:
+        console.print(rows_table(f"{label}: {period} breakdown", breakdown_rows(trades, period)))
     for r in results:
         refused = ", ".join(f"{k} {v}" for k, v in sorted(r.run.refusals.items())) or "none"
         console.print(f"{r.label}: entries refused: {refused}", highlight=False)
@@ -202,6 +214,8 @@ def write_outputs(
     equity_chart(report, f"{report.strategy} · {report.main.label}").savefig(chart_png)
     written = [f"trades: {trades_csv}", f"equity chart: {chart_png}"]
     if args.json is not None:
-        args.json.write_text(json.dumps(report_dict(report), indent=2, default=str))
+        breakdowns = tuple(dict.fromkeys(getattr(args, "breakdown", None) or ()))
+        data = report_dict(report, breakdowns)
+        args.json.write_text(json.dumps(data, indent=2, default=str))
         written.append(f"report: {args.json}")
     return written

@@ -191,3 +191,29 @@ def test_strategy_list_on_a_folder_is_refused(
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--strategy-list" in err[0]
+
+
+def test_portfolio_report_has_the_same_figures_and_breakdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "klines"
+    folder.mkdir()
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        name = f"{symbol}-1h-spot.csv.gz"
+        (folder / name).write_bytes(sample_path(name).read_bytes())
+    report = tmp_path / "r.json"
+    argv = ["--timerange", "2020-09-01:2021-03-01", "--breakdown", "month", "--json", str(report)]
+    code = main(["backtest", "--data", str(folder), "--out", str(tmp_path / "out"), *argv])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "static: per pair" in printed and "month breakdown" in printed
+    assert "max consecutive wins" in printed and "drawdown start (peak)" in printed
+    data = strict_json(report)["portfolio"]
+    assert {row["symbol"] for row in data["pairs"]} == {"BTCUSDT", "ETHUSDT"}
+    assert min(t["entry_time"] for t in data["trades"]) >= "2020-09-01"
+    assert max(t["exit_time"] for t in data["trades"]) < "2021-03-01"
+    pnl = sum(t["pnl"] for t in data["trades"])
+    assert sum(r["pnl"] for r in data["breakdown"]["month"]) == pytest.approx(pnl)
+    summary = data["summary"]
+    assert summary["drawdown"]["depth"] == pytest.approx(data["metrics"]["max_drawdown"])
+    assert summary["best_trade"]["symbol"] in {"BTCUSDT", "ETHUSDT"}
