@@ -7,8 +7,10 @@
 
 This module does the I/O the backtest package must not: it loads klines, writes the trades
 CSV, the equity PNG, the leaderboard files, and (through `thunes.params_store`) the parameter
-file. Exit codes: 0 done (and published, unless --dry-run); 1 the guardrails refused the result
-(nothing published); 2 bad data or parameters, one clear line, no traceback.
+file. An optimisation is a recorded run (`thunes.cli.optimize_run`). Exit codes: 0 done (and
+published, unless --no-publish; --dry-run only prints the plan); 1 the guardrails refused the
+result (nothing published); 2 bad data, parameters or a plan over its caps, one clear line, no
+traceback; 130 stopped by Ctrl-C (the run is recorded as stopped).
 """
 
 from __future__ import annotations
@@ -21,24 +23,23 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
-from thunes.backtest.bar_interval import common_interval
 from thunes.backtest.engine import BacktestConfig, BacktestError
-from thunes.backtest.optimize import Guardrails, OptimizeReport, OptimizeSpec, optimize
+from thunes.backtest.optimize import Guardrails, OptimizeReport, OptimizeSpec
+from thunes.backtest.pipeline_run import Caps
 from thunes.backtest.summary import leaderboard_csv, leaderboard_json, leaderboard_table
 from thunes.backtest.walkforward import OptimizeError
 from thunes.cli import backtest_portfolio, backtest_report
-from thunes.cli.common import add_env_file_option, settings_from_args
+from thunes.cli.common import add_env_file_option
 from thunes.cli.kline_inputs import SymbolInput, group_inputs, load_input, quality_lines
+from thunes.cli.optimize_run import DEFAULT_TPE_CAP, combination_cap, run_optimize
 from thunes.cli.optimize_study import add_options as add_study_options
 from thunes.cli.optimize_study import study_fields
 from thunes.cli.parsing import positive_float, positive_int, unwritable_dir
-from thunes.cli.progress import LazyProgress
 from thunes.cli.search_grid import fixed_values, grid_values, key_values
 from thunes.cli.strategies import STRATEGY_HELP, cli_strategy_key
 from thunes.cli.timerange import TimerangeError
 from thunes.clock import SystemClock
 from thunes.market.klines import KlineFileError
-from thunes.params_store import params_path, publish
 from thunes.strategy import StrategyError, get_strategy
 
 EXIT_BAD_INPUT = 2
@@ -131,7 +132,12 @@ def _register_optimize(subparsers: Any) -> None:
         metavar="PREFIX",
         help="also write PREFIX.csv and PREFIX.json",
     )
-    opt.add_argument("--dry-run", action="store_true", help="never publish")
+    opt.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and its caps, then stop: nothing is run, recorded or published",
+    )
+    opt.add_argument("--no-publish", action="store_true", help="run and record, but never publish")
     opt.set_defaults(handler=run_optimize_command)
 
 
@@ -159,13 +165,19 @@ def _guardrail_options(opt: argparse.ArgumentParser) -> None:
         "--max-bars", type=positive_int, default=Guardrails.max_bars, help="bars per symbol cap"
     )
     rails.add_argument(
-        "--max-symbols", type=positive_int, default=Guardrails.max_symbols, help="symbols cap"
+        "--max-symbols", type=positive_int, default=Caps.max_symbols, help="symbols cap"
     )
     rails.add_argument(
         "--max-combinations",
         type=positive_int,
-        default=Guardrails.max_combinations,
-        help="cap on grid combinations or TPE trials",
+        help=f"cap on grid combinations (default {Caps.max_combinations}, simple mode) or TPE "
+        f"trials (default {DEFAULT_TPE_CAP})",
+    )
+    rails.add_argument(
+        "--max-days",
+        type=positive_float,
+        default=Caps.max_days,
+        help="cap on the days of data at intraday intervals",
     )
 
 
@@ -306,11 +318,6 @@ def _portfolio_command(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _frames(args: argparse.Namespace, console: Console) -> dict[str, pd.DataFrame]:
-    """One frame per symbol; a symbol's several files are combined in time order."""
-    return {e.symbol: e.frame for e in _inputs(args, console) if e.frame is not None}
-
-
 def _spec(args: argparse.Namespace) -> OptimizeSpec:
     return OptimizeSpec(
         strategy=args.strategy,
@@ -329,7 +336,7 @@ def _spec(args: argparse.Namespace) -> OptimizeSpec:
             max_drawdown=args.max_drawdown,
             max_bars=args.max_bars,
             max_symbols=args.max_symbols,
-            max_combinations=args.max_combinations,
+            max_combinations=combination_cap(args),
         ),
         **study_fields(args),
     )
@@ -338,7 +345,7 @@ def _spec(args: argparse.Namespace) -> OptimizeSpec:
 def _unwritable_outputs(args: argparse.Namespace) -> str | None:
     """Why an output of the optimisation could not be written, found before the work."""
     outputs = {"--leaderboard-out": args.leaderboard_out}
-    if not args.dry_run:
+    if not (args.dry_run or args.no_publish):
         outputs["--params-file"] = args.params_file
     for option, path in outputs.items():
         problem = None if path is None else unwritable_dir(Path(path).parent)
@@ -355,18 +362,16 @@ def run_optimize_command(args: argparse.Namespace) -> int:
     try:
         args.strategy = cli_strategy_key(args)
         spec = _spec(args)
-        frames = _frames(args, console)
-        interval = common_interval(frames)
-        with LazyProgress(console, f"optimising {spec.strategy} ({spec.method})") as step:
-            report = optimize(spec, frames, progress=step)
+        return run_optimize(
+            args, spec, _window(args), console, lambda report: _report(console, args, report)
+        )
     except (*USER_ERRORS, ValueError) as error:
         return _fail(str(error))
-    return _report(console, args, report, interval)
 
 
-def _report(
-    console: Console, args: argparse.Namespace, report: OptimizeReport, interval: str
-) -> int:
+def _report(console: Console, args: argparse.Namespace, report: OptimizeReport) -> None:
+    """The leaderboard, the picks, the leaderboard files and the verdict (publishing is the
+    run's last stage)."""
     console.print(
         leaderboard_table(
             report.leaderboard, f"top {len(report.leaderboard)} by out-of-sample Sharpe"
@@ -386,12 +391,3 @@ def _report(
         )
         console.print(f"leaderboard: {prefix.with_suffix('.csv')}, {prefix.with_suffix('.json')}")
     console.print(report.summary)
-    if not report.passed:
-        return EXIT_NOT_PUBLISHED
-    if args.dry_run:
-        console.print("Dry run: nothing was published.")
-        return 0
-    target = args.params_file or params_path(args.state_dir or settings_from_args(args).state_dir)
-    publish(target, report, SystemClock(), interval)
-    console.print(f"Published to {target} (for {report.spec.strategy} on {interval} bars).")
-    return 0

@@ -151,7 +151,43 @@ def _v1_to_v2(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v0_to_v1, _v1_to_v2)
+_V3 = [
+    """CREATE TABLE optimize_runs (
+        id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        method TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        process_start TEXT NOT NULL,
+        plan_json TEXT NOT NULL,
+        caps_json TEXT NOT NULL,
+        dataset_sha256 TEXT NOT NULL,
+        build_cached INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        done INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        leaderboard_json TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        published_to TEXT NOT NULL,
+        error TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        next_steps TEXT NOT NULL)""",
+    "CREATE INDEX ix_optimize_runs_status ON optimize_runs (status)",
+]
+
+
+def _v2_to_v3(conn: Connection) -> None:
+    """Recorded optimisation runs: plan and caps, progress, result, summary, who ran them."""
+    for statement in _V3:
+        conn.exec_driver_sql(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v0_to_v1, _v1_to_v2, _v2_to_v3)
 CURRENT_VERSION = len(MIGRATIONS)
 
 
