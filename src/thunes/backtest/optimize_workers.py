@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import socket
 import warnings
@@ -133,7 +132,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         ) from None
 
 
-def _sampler(seed: int, shared: bool) -> optuna.samplers.BaseSampler:
+def sampler(seed: int, shared: bool) -> optuna.samplers.BaseSampler:
     import optuna
 
     # constant_liar: running trials count as bad, so parallel workers spread out.
@@ -191,7 +190,7 @@ def _live(study: optuna.Study, below: int | None = None) -> int:
     )
 
 
-def _done(study: optuna.Study) -> int:
+def done_trials(study: optuna.Study) -> int:
     import optuna
 
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -261,7 +260,11 @@ def work(
         if _live(study, below=trial.number) >= budget:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return
-        record = objective(trial)
+        try:
+            record = objective(trial)
+        except BaseException:  # interrupted or broken: free the trial's place, then go
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise
         if record is None:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
@@ -269,7 +272,7 @@ def work(
                 trial.set_user_attr(key, value)
             study.tell(trial, _finite(record.in_sample_sharpe))
         if progress:
-            progress(_done(study), budget)
+            progress(done_trials(study), budget)
 
 
 def read_records(study: optuna.Study) -> tuple[list[TrialRecord], int]:
@@ -309,33 +312,6 @@ def _tag() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _worker_seed(seed: int, index: int, joined: bool) -> int:
-    """Worker 0 of a new study keeps the seed (one worker reproduces the single-process run);
-    other workers and joining machines sample from their own streams."""
-    if index == 0 and not joined:
-        return seed
-    extra = int.from_bytes(os.urandom(4), "big") if joined else 0
-    return (seed + index + extra) % 2**32
-
-
-def worker_main(
-    spec: OptimizeSpec, frames: Mapping[str, pd.DataFrame], name: str, seed: int, budget: int
-) -> None:
-    """A worker process: its own data, objective and storage connection, then `work`."""
-    from thunes.backtest.optimize import _prepare, data_sha256
-
-    if spec.strategy not in STRATEGIES:  # a user strategy: load its file in this process too
-        from thunes.strategy_files import resolve
-
-        resolve(spec.strategy, None)
-    data = _prepare(spec, frames)
-    storage = open_storage(spec.storage)
-    study = open_study(
-        storage, name, study_setup(spec, data_sha256(frames)), _sampler(seed, shared=True)
-    )
-    work(study, Objective(spec, data), budget)
-
-
 def run_study(
     spec: OptimizeSpec,
     frames: Mapping[str, pd.DataFrame],
@@ -353,70 +329,17 @@ def run_study(
     joined = False
     if storage is not None and name is not None:
         joined = name in {s.study_name for s in storage.get_all_studies()}
-    study = open_study(storage, name, setup, _sampler(spec.seed, shared=shared))
+    study = open_study(storage, name, setup, sampler(spec.seed, shared=shared))
+    if shared:
+        from thunes.backtest.optimize_processes import close_orphans
+
+        close_orphans(study)
     if spec.workers == 1:
         work(study, Objective(spec, data), spec.trials, progress, _tag())
     else:
         assert name is not None
-        seeds = [_worker_seed(spec.seed, i, joined) for i in range(spec.workers)]
-        _run_processes(spec, frames, name, seeds, study, progress)
+        from thunes.backtest.optimize_processes import run_processes, worker_seed
+
+        seeds = [worker_seed(spec.seed, i, joined) for i in range(spec.workers)]
+        run_processes(spec, frames, name, seeds, study, progress)
     return read_records(study)
-
-
-def _run_processes(
-    spec: OptimizeSpec,
-    frames: Mapping[str, pd.DataFrame],
-    name: str,
-    seeds: Sequence[int],
-    study: optuna.Study,
-    progress: Progress | None,
-) -> None:
-    """Spawn one process per seed; a dead worker's running trial is closed as FAIL at once."""
-    context = multiprocessing.get_context("spawn")
-    procs = [
-        context.Process(
-            target=worker_main,
-            args=(spec, frames, name, seed, spec.trials),
-            name=f"thunes-optimize-{i}",
-            daemon=True,
-        )
-        for i, seed in enumerate(seeds)
-    ]
-    for proc in procs:
-        proc.start()
-    failed: dict[int, int] = {}
-    try:
-        while alive := [p for p in procs if p.is_alive()]:
-            alive[0].join(POLL_SECONDS)
-            _close_dead(study, procs, failed)
-            if progress:
-                progress(_done(study), spec.trials)
-        for proc in procs:
-            proc.join()
-        _close_dead(study, procs, failed)
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-    if failed and _done(study) < spec.trials:
-        codes = ", ".join(str(code) for code in failed.values())
-        raise OptimizeError(
-            f"{len(failed)} of {len(procs)} workers died (exit codes {codes}); the "
-            f"{_done(study)} finished trials are kept in study {name!r}: run the same command "
-            "again to finish the budget"
-        )
-
-
-def _close_dead(study: optuna.Study, procs: Sequence[Any], failed: dict[int, int]) -> None:
-    import optuna
-
-    for proc in procs:
-        if proc.is_alive() or proc.exitcode in (0, None) or proc.pid in failed:
-            continue
-        failed[proc.pid] = proc.exitcode
-        tag = f"{socket.gethostname()}:{proc.pid}"
-        running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        for trial in running:
-            if trial.user_attrs.get(WORKER_ATTR) == tag:
-                study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
