@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Each test's own state directory: `thunes optimize` records its runs and caches builds
     there, never in the working directory's `state/`."""
     state = tmp_path / "state"
