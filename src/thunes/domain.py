@@ -29,6 +29,7 @@ class ExitReason(StrEnum):
     SIGNAL = "signal"
     STOP_LOSS = "stop_loss"
     MANUAL = "manual"  # sold outside THUNES (found by reconciliation)
+    FORCED = "forced"  # an operator's force-exit (CLI, Telegram, dashboard)
 
 
 class RejectReason(StrEnum):

@@ -46,14 +46,18 @@ class Decision:
 
 
 def decide(
-    position: Position | None, price: Decimal, signal: Signal | None, default_stop: Decimal
+    position: Position | None, price: Decimal, signal: Signal | None, default_stop: Decimal,
+    forced: bool = False,
 ) -> Decision:
-    """Stop-loss first (it needs only the price), then the strategy's signal.
+    """An operator's force-exit first, then the stop-loss (it needs only the price), then the
+    strategy's signal.
 
     `signal` is None when the klines could not be read: a stop can still be decided, with the
     strategy's last known stop unavailable, so the configured default applies.
     """
     bar_time = signal.bar_time if signal is not None else None
+    if forced and position is not None and position.is_open:
+        return Decision(Action.EXIT, signal, bar_time, ExitReason.FORCED, "force-exit requested")
     if position is not None and position.is_open:
         stop = effective_stop(signal.stop_loss_pct if signal else None, default_stop)
         if stop_loss_hit(position.avg_entry_price, price, stop):

@@ -29,6 +29,7 @@ from thunes.exchange.types import ExchangeGateway
 from thunes.strategy import Strategy, TradingRules
 from thunes.trading.executor import DEFAULT_ORDER_WINDOW_SECONDS, CrashPoints, Executor
 from thunes.trading.exit_attempts import ExitAttempts
+from thunes.trading.force_exit import request_force_exit
 from thunes.trading.ports import Audit, NullAudit, PriceSource, RiskGate, TradingStore
 from thunes.trading.protective_stops import ProtectiveStops, StopSettings
 from thunes.trading.reconcile import Reconciler, ReconciliationReport
@@ -112,6 +113,7 @@ class CheckPipeline:
         self.last_reconciliation: ReconciliationReport | None = None
         self._started = False
         self._semaphore = asyncio.Semaphore(max(1, config.concurrency))
+        self._symbol_locks: dict[str, asyncio.Lock] = {}
         self._ids = itertools.count(1)
 
     @property
@@ -170,8 +172,10 @@ class CheckPipeline:
         began = time.perf_counter()
         check = SymbolCheck(self.context, symbol, correlation_id,
                             started_at or self.clock.now(), entry_block)
+        lock = self._symbol_locks.setdefault(symbol, asyncio.Lock())
         try:
-            result = await check.run()
+            async with lock:  # one check of a symbol at a time (scheduled or on demand)
+                result = await check.run()
         except Exception as exc:
             log.exception("[%s] %s: check failed", correlation_id, symbol)
             result = check.error_result(f"{type(exc).__name__}: {exc}")
@@ -212,6 +216,22 @@ class CheckPipeline:
         self.metrics.last_check_ms = elapsed
         self.metrics.last_check_at = started
         return CheckReport(cid, started, results, elapsed, recon, blocked)
+
+
+async def force_exit_now(
+    pipeline: CheckPipeline, targets: Sequence[str]
+) -> dict[str, SymbolCheckResult]:
+    """Record force-exit requests and run those symbols' checks at once (the daemon's actions:
+    Telegram, dashboard). A sell that does not go through now is tried again at every check."""
+    symbols = request_force_exit(pipeline.store, targets, pipeline.clock.now())
+    cid = pipeline.new_correlation_id()
+    view = pipeline.current_universe()
+    recon = await pipeline.reconcile(cid, view)
+    results = {}
+    for symbol in symbols:
+        block = pipeline._entry_block(symbol, recon, view)
+        results[symbol] = await pipeline.check_symbol(symbol, cid, pipeline.clock.now(), block)
+    return results
 
 
 class PaperTrader:

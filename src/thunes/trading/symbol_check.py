@@ -39,6 +39,7 @@ from thunes.strategy.rules import effective_stop
 from thunes.trading.decisions import Decision, decide, entry_order_id
 from thunes.trading.executor import ExecutionResult, Executor
 from thunes.trading.exit_attempts import ExitAttempts
+from thunes.trading.force_exit import clear_force_exit, force_exit_requested
 from thunes.trading.orders import IN_FLIGHT, never_reached
 from thunes.trading.portfolio import sell_quantity
 from thunes.trading.ports import Audit, PriceSource, RiskGate, TradingStore
@@ -118,12 +119,18 @@ class SymbolCheck:
         self.price = price
         signal, klines_error = await self._signal()
         self._stage("market_data", price, price=price, fresh=fresh, klines_error=klines_error)
-        decision = decide(position, price, signal, ctx.config.stop_loss_pct)
+        forced = force_exit_requested(ctx.store, self.symbol)
+        if forced and position is None:
+            clear_force_exit(ctx.store, self.symbol)  # nothing (left) to sell
+        decision = decide(position, price, signal, ctx.config.stop_loss_pct, forced)
         self.bar_time = decision.bar_time
         self._stage("signal", decision.action, reason=decision.detail)
         if decision.action is Action.EXIT:
             assert position is not None
-            return await self._exit(decision, position, rules, price)
+            result = await self._exit(decision, position, rules, price)
+            if forced and ctx.store.open_position(self.symbol) is None:
+                clear_force_exit(ctx.store, self.symbol)
+            return result
         if decision.action is Action.ENTER:
             result = await self._enter(decision, rules, price, fresh)
         elif klines_error is not None:
