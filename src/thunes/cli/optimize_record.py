@@ -18,9 +18,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Protocol
 
 from thunes.cli.progress import LazyProgress
-from thunes.store.optimize_runs import OptimizeRunStore, Owner
+from thunes.store.optimize_runs import Owner
 
 PROGRESS_EVERY_S = 0.5  # the row's progress is written at most this often (and at each stage)
 
@@ -99,12 +100,20 @@ def stop_notice() -> None:
     )
 
 
+class RunRows(Protocol):
+    """The writes a recorder makes (`OptimizeRunStore`'s)."""
+
+    def start(self, run_id: int, now: datetime) -> None: ...
+
+    def progress(self, run_id: int, stage: str, done: int, total: int) -> None: ...
+
+
 class Recorder:
     """`RunEvents` that keep the run's row and the progress bar up to date."""
 
     def __init__(
         self,
-        runs: OptimizeRunStore,
+        runs: RunRows,
         run_id: int,
         total: int,
         now: Callable[[], datetime],
