@@ -148,9 +148,10 @@ async def _download(settings: Settings, args: argparse.Namespace) -> Outcome:
     if settings.mode is not Mode.SIM:
         gateway = await build_gateway(settings, SystemClock())
         return await _download_with(gateway, args)
+    from thunes.orchestration.sim_runtime import every_sim_file
     from thunes.sim import Simulator, SimulatorConfig
 
-    data = _sim_files(settings)
+    data = every_sim_file(settings)  # a SimSetupError is a ValueError: one line, exit 2
     clock = SimClock(start=_data_end(data), speed=1.0)
     config = SimulatorConfig(data=data, clock=clock, stream_interval=3600.0)
     async with Simulator(config) as simulator:
@@ -193,22 +194,6 @@ async def _download_with(gateway: BinanceGateway, args: argparse.Namespace) -> O
 
 def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
-
-
-def _sim_files(settings: Settings) -> dict[str, Path]:
-    """What the sim-mode exchange replays: THUNES_SIM_DATA, or the bundled samples."""
-    from thunes.market.klines import symbol_from_filename
-    from thunes.sim import default_data
-
-    if not settings.sim_data:
-        return default_data()
-    files: dict[str, Path] = {}
-    for path in settings.sim_data:
-        symbol = symbol_from_filename(path)
-        if symbol is None:
-            raise ValueError(f"THUNES_SIM_DATA: cannot tell the symbol of {path}")
-        files[symbol] = path
-    return files
 
 
 def _data_end(data: dict[str, Path]) -> float:

@@ -89,6 +89,23 @@ def sim_data(settings: Settings) -> dict[str, Path]:
     return {s: available[s] for s in dict.fromkeys(served)}
 
 
+def every_sim_file(settings: Settings) -> dict[str, Path]:
+    """Every kline file a sim-mode tool (`thunes rank`, `thunes download`) may serve: the
+    THUNES_SIM_DATA files (or the bundled samples) and the whole THUNES_SIM_DATA_DIR folder."""
+    files: dict[str, Path] = {} if settings.sim_data else default_data()
+    if settings.sim_data_dir is not None:
+        try:
+            files.update(folder_data(settings.sim_data_dir))
+        except DataDirError as exc:
+            raise SimSetupError(f"THUNES_SIM_DATA_DIR: {exc}") from None
+    for path in settings.sim_data:
+        symbol = symbol_from_filename(path)
+        if symbol is None:
+            raise SimSetupError(f"THUNES_SIM_DATA: cannot tell the symbol of {path}")
+        files[symbol] = path
+    return files
+
+
 def _named(settings: Settings) -> set[str]:
     """Symbols THUNES_SIM_DATA names, served alongside a data folder's."""
     if settings.sim_data_dir is None:
