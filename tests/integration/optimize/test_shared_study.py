@@ -48,11 +48,17 @@ def btc() -> dict[str, pd.DataFrame]:
 
 
 def _trials(storage: str, study: str) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=study, storage=open_storage(storage)).get_trials()
+    opened = open_storage(storage)
+    assert opened is not None
+    return optuna.load_study(study_name=study, storage=opened).get_trials()
 
 
 def _finished(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
     return [t for t in trials if t.state in FINISHED]
+
+
+def _key(name: str = "CrashOnce") -> str:
+    return resolve(f"{Path(__file__).with_name('worker_strategies.py')}:{name}").key
 
 
 def _spec(storage: str, study: str, trials: int = 40, **extra: Any) -> OptimizeSpec:
@@ -63,10 +69,17 @@ def _spec(storage: str, study: str, trials: int = 40, **extra: Any) -> OptimizeS
 
 
 def test_two_workers_run_exactly_the_budget_with_no_trial_lost_or_duplicated(
-    storage: str, btc: dict[str, pd.DataFrame], request: pytest.FixtureRequest
+    storage: str,
+    btc: dict[str, pd.DataFrame],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     study = f"budget-{request.node.callspec.id}"
-    report = optimize(_spec(storage, study), btc)
+    (tmp_path / "met").mkdir()
+    monkeypatch.setenv("THUNES_TEST_RENDEZVOUS", str(tmp_path / "met"))
+    spec = OptimizeSpec(**{**_spec(storage, study).__dict__, "strategy": _key("Rendezvous")})
+    report = optimize(spec, btc)
     trials = _trials(storage, study)
     finished = _finished(trials)
     assert len(finished) == 40
@@ -144,10 +157,8 @@ def test_a_dead_worker_loses_no_finished_trial(
     tmp_path: Path, btc: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("THUNES_TEST_CRASH_MARKER", str(tmp_path / "crashed"))
-    key = resolve(f"{Path(__file__).with_name('crashing_strategy.py')}:CrashOnce").key
     storage = str(tmp_path / "studies.journal")
-    spec = _spec(storage, "crash", trials=30)
-    spec = OptimizeSpec(**{**spec.__dict__, "strategy": key})
+    spec = OptimizeSpec(**{**_spec(storage, "crash", trials=30).__dict__, "strategy": _key()})
     try:
         optimize(spec, btc)
     except OptimizeError as error:  # the survivor had already stopped: the rerun finishes
