@@ -319,3 +319,18 @@ def test_runs_without_state_create_nothing(
     assert main(["runs", "list"]) == 2
     assert "no THUNES state in" in capsys.readouterr().err
     assert not state_dir.exists()
+
+
+def test_optimize_marks_an_earlier_run_whose_process_is_gone_as_interrupted(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same pid, another start time: the pid was reused, the run's own process is gone."""
+    with Store.open(db_path(state_dir)) as store:
+        runs = OptimizeRunStore.of(store)
+        me = socket.gethostname()
+        stale = _create(runs, Owner(pid=os.getpid(), host=me, process_start="1"))
+        runs.start(stale, datetime(2024, 1, 1, tzinfo=UTC))
+    assert _optimize("--no-publish") in (0, 1)
+    latest, old = _runs(state_dir)
+    assert old.id == stale and old.status is RunStatus.ERROR
+    assert old.error.startswith("interrupted:") and latest.status is RunStatus.SUCCESS
