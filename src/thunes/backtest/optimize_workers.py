@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 WORKER_ATTR = "thunes_worker"
+RECORD_ATTR = "thunes_record"
 SETUP_ATTR = "thunes_setup"
 POLL_SECONDS = 0.5  # how often the coordinator looks at its workers and the study
 
@@ -112,7 +113,7 @@ def redacted(url: str) -> str:
 def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     """None: in memory; `scheme://…`: a database (RDBStorage); anything else: a journal file."""
     import optuna
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
     if url is None:
         return None
@@ -123,7 +124,8 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            backend = JournalFileBackend(str(path))
+            # flock: a waiting worker sleeps in the kernel, not in a retry loop
+            backend = JournalFileBackend(str(path), JournalFileOpenLock(str(path) + ".lock"))
         return optuna.storages.JournalStorage(backend)
     except Exception as error:  # any driver's failure: the operator's URL
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -268,8 +270,7 @@ def work(
         if record is None:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
-            for key, value in _attrs(record).items():
-                trial.set_user_attr(key, value)
+            trial.set_user_attr(RECORD_ATTR, _attrs(record))  # one journal write, not four
             study.tell(trial, _finite(record.in_sample_sharpe))
         if progress:
             progress(done_trials(study), budget)
@@ -283,9 +284,9 @@ def read_records(study: optuna.Study) -> tuple[list[TrialRecord], int]:
     trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
     pruned = sum(1 for t in trials if t.state == optuna.trial.TrialState.PRUNED)
     for t in trials:
-        if t.state != optuna.trial.TrialState.COMPLETE or "oos" not in t.user_attrs:
+        if t.state != optuna.trial.TrialState.COMPLETE or RECORD_ATTR not in t.user_attrs:
             continue
-        attrs = t.user_attrs
+        attrs = t.user_attrs[RECORD_ATTR]
         params = {k: _plain(v) for k, v in attrs["params"].items()}
         records.setdefault(
             params_key(params),

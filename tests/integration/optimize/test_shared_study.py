@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.optimize.postgres_server import postgres_server
 from thunes.backtest.optimize import Guardrails, OptimizeSpec, optimize
-from thunes.backtest.optimize_workers import WORKER_ATTR, open_storage
+from thunes.backtest.optimize_workers import RECORD_ATTR, WORKER_ATTR, open_storage
 from thunes.backtest.walkforward import OptimizeError
 from thunes.cli import main
 from thunes.market.klines import load_klines, sample_path
@@ -88,7 +88,7 @@ def test_two_workers_run_exactly_the_budget_with_no_trial_lost_or_duplicated(
     assert len({t.user_attrs[WORKER_ATTR] for t in finished}) == 2  # both processes worked
     assert not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
     complete = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
-    distinct = {json.dumps(t.user_attrs["params"], sort_keys=True) for t in complete}
+    distinct = {json.dumps(t.user_attrs[RECORD_ATTR]["params"], sort_keys=True) for t in complete}
     assert report.combinations == len(distinct)  # TPE may repeat a point; it counts once
 
 
@@ -108,11 +108,13 @@ def test_published_parameters_are_the_shared_studys_best_for_the_latest_fold(
         (t for t in finished if t.state == optuna.trial.TrialState.COMPLETE),
         key=lambda t: t.number,
     )
-    last = len(complete[0].user_attrs["train_sharpe"]) - 1
-    traded = [t for t in complete if t.user_attrs["train_trades"][last] > 0] or complete
-    best = max(traded, key=lambda t: t.user_attrs["train_sharpe"][last])
+    last = len(complete[0].user_attrs[RECORD_ATTR]["train_sharpe"]) - 1
+    traded = [
+        t for t in complete if t.user_attrs[RECORD_ATTR]["train_trades"][last] > 0
+    ] or complete
+    best = max(traded, key=lambda t: t.user_attrs[RECORD_ATTR]["train_sharpe"][last])
     saved = json.loads(target.read_text())
-    assert saved["params"] == best.user_attrs["params"]
+    assert saved["params"] == best.user_attrs[RECORD_ATTR]["params"]
     assert saved["score"]["method"] == "tpe"
 
 
