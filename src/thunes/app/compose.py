@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from thunes.app.force_exits import PipelineForceExits
 from thunes.app.live_key import KeyRefused, LiveKeyGate, NotVerified
 from thunes.app.parts import Built, Observer, StartupError, announce_params_refusal
 from thunes.app.ranking import ranking_service, ranking_timeframes
@@ -29,8 +30,8 @@ from thunes.orchestration.scheduler import ScheduleSpec
 from thunes.reports.daily import summary_day
 from thunes.reports.daily_files import write_daily_report_off_loop
 from thunes.store import JobRun, Store
-from thunes.trading.pipeline import CheckPipeline
-from thunes.trading.results import CheckReport
+from thunes.trading.pipeline import CheckPipeline, force_exit_now
+from thunes.trading.results import CheckReport, SymbolCheckResult
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,20 @@ class PipelineReconciler:
         if why is not None:
             raise RuntimeError(f"not trading: {why}")
         return await self.pipeline.run_check(correlation_id)
+
+    async def force_exit(self, targets: Sequence[str]) -> dict[str, SymbolCheckResult]:
+        """An operator's force-exit, sold now through the order path (under the kill-switch too)."""
+        why = await self._key_refusal()
+        if why is not None:
+            raise RuntimeError(f"not trading: {why}")
+        return await force_exit_now(self.pipeline, targets)
+
+
+def force_exit_port(built: Built, components: Components, source: str) -> PipelineForceExits:
+    """The narrow port the operator's fronts (Telegram, dashboard) sell through."""
+    gated = components.pipeline
+    assert isinstance(gated, PipelineReconciler), "compose() builds the gated pipeline"
+    return PipelineForceExits(gated.force_exit, built.audit, source)
 
 
 def _stream_status(stream: PriceStream, symbols: list[str]) -> StreamStatus:

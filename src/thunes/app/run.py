@@ -6,7 +6,7 @@ import contextlib
 import logging
 
 from thunes.app.build import build
-from thunes.app.compose import compose, schedule_for
+from thunes.app.compose import compose, force_exit_port, schedule_for
 from thunes.app.parts import Built, Observer
 from thunes.app.ranking import ranking_timeframes
 from thunes.config import Settings
@@ -34,6 +34,8 @@ def telegram_front(built: Built, daemon: Daemon) -> TelegramFront:
         balances=built.gateway.balances,
         rankings=RankingStore.of(built.store),
         rank_timeframes=ranking_timeframes(settings),
+        settings=settings,
+        force_exits=force_exit_port(built, daemon.c, "telegram"),
     )
     return TelegramFront.from_settings(settings, backend, audit=built.audit)
 

@@ -3,8 +3,9 @@
 The command logic (`CommandRouter.handle`) is plain async code over a `CommandBackend`; the
 python-telegram-bot `Application` around it only polls, filters by chat and sends replies.
 
-`/kill` and `/resume` need a confirmation: the first message arms the action, and
-`/kill confirm` (or `/resume confirm`) within `confirm_window` seconds carries it out. Typed
+`/kill`, `/resume` and `/forceexit` need a confirmation: the first message arms the action, and
+`/kill confirm` (or `/resume confirm`, `/forceexit confirm`) within `confirm_window` seconds
+carries it out. A force-exit sells the positions its question listed, no others. Typed
 text was chosen over inline buttons: it works the same in every client and in tests, and a
 stale confirmation (after a restart, or late) simply does nothing.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Protocol
+from typing import Literal, Protocol
 
 from thunes.clock import Clock
 from thunes.notify.render import preformatted_chunks
@@ -24,17 +25,33 @@ COMMANDS: dict[str, str] = {
     "positions": "open positions with unrealised PnL",
     "pnl": "realised PnL per day: /pnl [days]",
     "daily": "today's summary with the chart",
+    "trades": "last closed trades: /trades [n]",
+    "profit": "realised profit: /profit [days] (all time without days)",
+    "performance": "realised PnL per pair",
+    "weekly": "realised PnL per UTC week from Monday: /weekly [n]",
+    "monthly": "realised PnL per UTC month: /monthly [n]",
     "balance": "exchange balances",
+    "forceexit": "sell now: /forceexit <symbol|all> (asks to confirm)",
     "kill": "stop new entries (asks to confirm)",
     "resume": "lift the kill-switch (asks to confirm)",
     "pause": "pause new entries",
     "unpause": "allow new entries again",
     "health": "component health",
     "rank": "top 10 of the latest ranking: /rank [timeframe]",
+    "show_config": "settings in effect, secrets hidden",
+    "logs": "last log lines, secrets redacted: /logs [n]",
     "help": "this list",
     "version": "version and mode",
 }
 MAX_PNL_DAYS = 90
+# command: (default, largest) count accepted as its optional argument
+COUNTS: dict[str, tuple[int | None, int]] = {
+    "trades": (10, 50),
+    "profit": (None, 3650),
+    "weekly": (8, 52),
+    "monthly": (6, 24),
+    "logs": (20, 100),
+}
 
 
 class CommandBackend(Protocol):
@@ -52,6 +69,14 @@ class CommandBackend(Protocol):
     async def health_text(self) -> str: ...
     async def version_text(self) -> str: ...
     async def rank_text(self, timeframe: str | None) -> str: ...
+    async def trades_text(self, count: int) -> str: ...
+    async def profit_text(self, days: int | None) -> str: ...
+    async def performance_text(self) -> str: ...
+    async def periods_text(self, unit: Literal["week", "month"], count: int) -> str: ...
+    async def config_text(self) -> str: ...
+    async def logs_text(self, count: int) -> str: ...
+    async def force_exit_preview(self, target: str, window: int) -> tuple[list[str], str]: ...
+    async def force_exit(self, symbols: Sequence[str]) -> str: ...
 
 
 @dataclass
@@ -102,6 +127,8 @@ class CommandRouter:
             "balance": backend.balance_text,
             "health": backend.health_text,
             "version": backend.version_text,
+            "performance": backend.performance_text,
+            "show_config": backend.config_text,
         }
         self._simple = simple
 
@@ -111,6 +138,10 @@ class CommandRouter:
             return Reply.pre(await self._simple[command]())
         if command == "pnl":
             return await self._pnl(args)
+        if command in COUNTS:
+            return await self._counted(command, args)
+        if command == "forceexit":
+            return await self._force_exit(args)
         if command == "rank":
             return Reply.pre(await self._backend.rank_text(args[0] if args else None))
         if command == "daily":
@@ -125,7 +156,7 @@ class CommandRouter:
         if command == "unpause":
             return Reply.line(await self._backend.unpause())
         if command in ("help", "start"):
-            return Reply.pre("\n".join(f"/{name:<10} {text}" for name, text in COMMANDS.items()))
+            return Reply.pre("\n".join(f"/{name:<12} {text}" for name, text in COMMANDS.items()))
         return Reply.line(f"Unknown command /{command}; send /help for the list.")
 
     async def _pnl(self, args: Sequence[str]) -> Reply:
@@ -136,6 +167,38 @@ class CommandRouter:
         if not 1 <= days <= MAX_PNL_DAYS:
             return Reply.line(f"Usage: /pnl [days], days between 1 and {MAX_PNL_DAYS}.")
         return Reply.pre(await self._backend.pnl_text(days))
+
+    async def _counted(self, command: str, args: Sequence[str]) -> Reply:
+        default, largest = COUNTS[command]
+        try:
+            count = int(args[0]) if args else default
+        except ValueError:
+            count = 0
+        if count is not None and not 1 <= count <= largest:
+            return Reply.line(f"Usage: /{command} [n], n between 1 and {largest}.")
+        b = self._backend
+        if command == "profit":
+            return Reply.pre(await b.profit_text(count))
+        assert count is not None
+        if command == "trades":
+            return Reply.pre(await b.trades_text(count))
+        if command == "logs":
+            return Reply.pre(await b.logs_text(count))
+        return Reply.pre(await b.periods_text("week" if command == "weekly" else "month", count))
+
+    async def _force_exit(self, args: Sequence[str]) -> Reply:
+        window = int(self.confirmations.window)
+        if not args:
+            return Reply.line("Usage: /forceexit <symbol|all>, then /forceexit confirm.")
+        if args[0].lower() == "confirm":
+            armed = self.confirmations.confirm("forceexit")
+            if armed is None:
+                return Reply.line("Nothing to confirm (or it expired): send /forceexit first.")
+            return Reply.pre(await self._backend.force_exit(armed.split()))
+        symbols, text = await self._backend.force_exit_preview(args[0], window)
+        if symbols:
+            self.confirmations.arm("forceexit", " ".join(symbols))
+        return Reply.pre(text)
 
     async def _guarded(self, command: str, args: Sequence[str]) -> Reply:
         window = int(self.confirmations.window)

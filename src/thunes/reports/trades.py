@@ -61,9 +61,9 @@ def trade_line(position: Position, fills: Sequence[Fill]) -> TradeLine:
     )
 
 
-def render_trade_table(trades: Sequence[TradeLine]) -> list[str]:
+def render_trade_table(trades: Sequence[TradeLine], time_format: str = "%H:%M") -> list[str]:
     """Header and one row per trade, columns padded to their widest cell."""
-    rows = [HEADERS] + [_cells(t) for t in trades]
+    rows = [HEADERS] + [_cells(t, time_format) for t in trades]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
 
     def line(row: tuple[str, ...]) -> str:
@@ -76,9 +76,9 @@ def render_trade_table(trades: Sequence[TradeLine]) -> list[str]:
     return [line(row) for row in rows]
 
 
-def _cells(t: TradeLine) -> tuple[str, ...]:
+def _cells(t: TradeLine, time_format: str) -> tuple[str, ...]:
     return (
-        t.closed_at.strftime("%H:%M"),
+        t.closed_at.strftime(time_format),
         t.symbol,
         t.side,
         fmt_price(t.entry_price),
