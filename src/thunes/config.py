@@ -47,6 +47,15 @@ class Mode(StrEnum):
     SIM = "sim"
     TESTNET = "testnet"
     LIVE = "live"
+    PAPER = "paper"  # public market data, orders filled on this machine against it
+
+
+# paper mode's market-data source: REST base and stream base (the operator's defaults; tests
+# point THUNES_PAPER_SOURCE_URL at a local simulator)
+PAPER_SOURCES = {
+    "live": ("https://api.binance.com", "wss://stream.binance.com:9443"),
+    "testnet": ("https://testnet.binance.vision", "wss://stream.testnet.binance.vision"),
+}
 
 
 def _split_list(value: Any) -> Any:
@@ -109,6 +118,12 @@ class Settings(BaseSettings):
     # testnet only: a Binance-compatible base URL instead of testnet.binance.vision (e.g. a
     # local `thunes sim`); REST under <url>/api, streams on the same host over ws(s)://
     testnet_url: str = ""
+    # paper only: where public market data comes from (no keys are ever sent there), a base
+    # URL overriding it (http(s)://HOST[:PORT], e.g. a local `thunes sim --clock wall`), and
+    # the paper wallet's starting USDT (kept in the state directory after the first start)
+    paper_source: Literal["live", "testnet"] = "live"
+    paper_source_url: str = ""
+    paper_wallet: Decimal = Field(Decimal("1000"), gt=0, decimal_places=8)
 
     telegram_token: SecretStr = SecretStr("")
     telegram_chat_id: int | None = None
@@ -120,6 +135,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     health_host: str = "127.0.0.1"
     health_port: int = Field(8787, ge=0, le=65535)
+    # The web dashboard and its JSON API (/api/v1/); login with THUNES_API_TOKEN.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8788, ge=0, le=65535)
 
     sim_speed: float = Field(60.0, gt=0)
     sim_data: Annotated[list[Path], NoDecode] = Field(default_factory=list)
@@ -241,7 +259,7 @@ class Settings(BaseSettings):
             raise ValueError("must be HH:MM in UTC, e.g. 23:00")
         return value
 
-    @field_validator("testnet_url")
+    @field_validator("testnet_url", "paper_source_url")
     @classmethod
     def _testnet_url(cls, value: str) -> str:
         if value and not TESTNET_URL_PATTERN.match(value):
@@ -284,7 +302,7 @@ class Settings(BaseSettings):
     def exchange_stops_on(self) -> bool:
         """Whether a protective stop rests on the exchange for each position ("auto": live)."""
         if self.exchange_stops == "auto":
-            return self.mode is Mode.LIVE
+            return self.mode in (Mode.LIVE, Mode.PAPER)
         return self.exchange_stops == "on"
 
     @property
@@ -305,6 +323,18 @@ class Settings(BaseSettings):
         if self.testnet_api_url is None:
             return None
         return "ws" + self.testnet_url.removeprefix("http")
+
+    @property
+    def paper_rest_url(self) -> str:
+        """Paper mode's market-data REST base (`THUNES_PAPER_SOURCE_URL` or the source's)."""
+        return self.paper_source_url or PAPER_SOURCES[self.paper_source][0]
+
+    @property
+    def paper_stream_url(self) -> str:
+        """Paper mode's market-stream base: the override's host over ws(s)://, or the source's."""
+        if self.paper_source_url:
+            return "ws" + self.paper_source_url.removeprefix("http")
+        return PAPER_SOURCES[self.paper_source][1]
 
     @property
     def telegram_enabled(self) -> bool:

@@ -63,9 +63,9 @@ class ReconcileSoon:
 
 
 def ws_api_url(settings: Settings, ws_base_url: str) -> str:
-    """The WebSocket API for the mode: the simulator's or a testnet override on the stream's
-    host, else Binance's."""
-    if settings.mode is Mode.SIM or settings.testnet_stream_url is not None:
+    """The WebSocket API for the mode: the simulator's, the paper exchange's or a testnet
+    override on the stream's host, else Binance's."""
+    if settings.mode in (Mode.SIM, Mode.PAPER) or settings.testnet_stream_url is not None:
         return ws_base_url.rstrip("/") + WS_API_PATH
     return WS_API_URLS[settings.mode.value]
 

@@ -39,6 +39,8 @@ from thunes.orchestration.sim_runtime import (
     start_simulator,
     weight_scale,
 )
+from thunes.paper.runtime import start_paper
+from thunes.paper.venue import PaperExchange
 from thunes.store import Store
 from thunes.store.audit import AuditTrail
 from thunes.strategy import Strategy, TradingRules
@@ -57,10 +59,31 @@ class ExchangeSide:
     api_url: str | None
     ws_url: str
     sim: SimRuntime | None = None
+    paper: PaperExchange | None = None
+    account_ws_url: str | None = None  # the account stream's host when not `ws_url`'s
+
+
+async def paper_side(settings: Settings) -> ExchangeSide:
+    """Paper: the local paper exchange takes the orders (with its own local key); the price
+    stream reads the source's public streams."""
+    paper = await start_paper(settings)
+    local = settings.model_copy(
+        update={
+            "api_key": SecretStr(paper.config.api_key),
+            "api_secret": SecretStr(paper.config.api_secret),
+        }
+    )
+    return ExchangeSide(
+        local, SystemClock(), paper.api_url, settings.paper_stream_url, paper=paper,
+        account_ws_url=paper.ws_url,
+    )
 
 
 async def exchange_side(settings: Settings, store: Store) -> ExchangeSide:
-    """Sim: start the embedded simulator and trade on its clock; else the real endpoints."""
+    """Sim: start the embedded simulator and trade on its clock; paper: start the paper
+    exchange; else the real endpoints."""
+    if settings.mode is Mode.PAPER:
+        return await paper_side(settings)
     if settings.mode is not Mode.SIM:
         stream_url = settings.testnet_stream_url or STREAM_URLS[settings.mode]
         return ExchangeSide(settings, SystemClock(), None, stream_url)
@@ -148,6 +171,8 @@ async def _build_on(
     side = await exchange_side(settings, store)
     if side.sim is not None:
         closers.append(side.sim.stop)
+    if side.paper is not None:
+        closers.append(side.paper.stop)
     settings, clock, events = side.settings, side.clock, EventBus()
     audit = AuditTrail(
         settings.log_dir / AUDIT_FILE, clock, secrets=settings.secrets(), events=events
@@ -189,7 +214,8 @@ async def _build_on(
     built.strategy_choice = choice
     reconcile_soon = ReconcileSoon(reconciliation_job)
     closers.append(reconcile_soon.stop)
-    account = user_stream(settings, side.ws_url, clock, gateway, store, events, reconcile_soon)
+    account_ws = side.account_ws_url or side.ws_url
+    account = user_stream(settings, account_ws, clock, gateway, store, events, reconcile_soon)
     closers.append(account.stop)
     pipeline.executor.order_updates = account.reports  # reports resolve orders in flight
     built.user_stream = account

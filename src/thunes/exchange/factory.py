@@ -46,6 +46,9 @@ async def build_gateway(
             raise ValueError("sim mode needs the simulator's api_url")
         if not (key and secret):
             key, secret = SIM_CREDENTIALS
+    if settings.mode is Mode.PAPER and api_url is None:
+        # no paper exchange given (a CLI reading market data): the public source, keyless
+        key, secret, api_url = "", "", settings.paper_rest_url + "/api"
     if api_url is None:
         api_url = settings.testnet_api_url  # testnet pointed elsewhere (a local simulator)
     client = make_client(

@@ -81,10 +81,19 @@ def level_gap(price: Decimal, tick: Decimal) -> Decimal:
     return max(tick, ticks * tick)
 
 
-class MarketView(Protocol):
-    """What the matching engine needs from the replayed market."""
+class BookSides(Protocol):
+    """What a taker walks: each side's levels, best first (a `Book`, or paper mode's copy of a
+    real exchange's `/depth` answer)."""
 
-    def order_book(self, symbol: str, now_ms: int | None = None) -> Book: ...
+    def asks(self, limit: int | None = None) -> Iterator[Level]: ...
+
+    def bids(self, limit: int | None = None) -> Iterator[Level]: ...
+
+
+class MarketView(Protocol):
+    """What the matching engine needs from the market (replayed, or paper mode's live one)."""
+
+    def order_book(self, symbol: str, now_ms: int | None = None) -> BookSides: ...
 
     def avg_price(self, symbol: str, now_ms: int | None = None) -> Decimal: ...
 
