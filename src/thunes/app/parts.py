@@ -34,6 +34,7 @@ from thunes.strategy_files import resolve as resolve_strategy
 from thunes.trading.pipeline import CheckPipeline
 from thunes.trading.results import CheckReport
 from thunes.trading.risk import RiskManager
+from thunes.web import DashboardServer
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class Built:
     health_json: Callable[[], dict[str, Any]] | None = None
     strategy_choice: StrategyChoice | None = None
     user_stream: UserStream | None = None
+    dashboard: DashboardServer | None = None  # the web dashboard, once it listens
 
     def prices(self) -> dict[str, Decimal]:
         """The latest stream mid price per symbol (for marks in reports)."""

@@ -7,6 +7,7 @@ import logging
 
 from thunes.app.build import build
 from thunes.app.compose import compose, force_exit_port, schedule_for
+from thunes.app.dashboard import start_dashboard
 from thunes.app.parts import Built, Observer
 from thunes.app.ranking import ranking_timeframes
 from thunes.config import Settings
@@ -58,6 +59,7 @@ async def run_app(
         built.front = front
         built.events.subscribe(front)
         components.health_probes.probes.alerts = front.health
+        built.dashboard = await start_dashboard(built, daemon)  # its own port, on this loop
         front.start()
         if observer is not None and observer.on_start is not None:
             observer.on_start(daemon, built)
@@ -65,6 +67,8 @@ async def run_app(
             code = await daemon.run()
         finally:
             await front.stop()
+            if built.dashboard is not None:
+                await built.dashboard.stop()
         if observer is not None and observer.on_stop is not None:
             await observer.on_stop(built)
         return code

@@ -121,9 +121,26 @@ def health_port_problems(settings: Settings) -> list[str]:
     return []
 
 
+def web_port_problems(settings: Settings) -> list[str]:
+    """The dashboard's port is free, when the dashboard starts (a token is set)."""
+    from thunes.web.server import cannot_listen as web_cannot_listen
+
+    if settings.web_port == 0 or not settings.api_token.get_secret_value():
+        return []
+    family = socket.AF_INET6 if ":" in settings.web_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.web_host, settings.web_port))
+        except OSError as exc:
+            return [web_cannot_listen(settings.web_host, settings.web_port, exc)]
+    return []
+
+
 async def run_problems(settings: Settings, exchange: SymbolSource | None = None) -> list[str]:
     """Every problem that would make `run` refuse; the listing only when `exchange` is given."""
     problems = strategy_problems(settings) + health_port_problems(settings)
+    problems += web_port_problems(settings)
     if settings.mode is Mode.SIM:
         problems += sim_problems(settings)
     elif exchange is not None:
