@@ -27,7 +27,7 @@ def render_trades_text(trades: Sequence[TradeLine], asked: int) -> str:
     head = f"Last {len(trades)} closed trade(s), newest first ({NET}; prices in USDT)"
     if len(trades) < asked:
         head = f"All {len(trades)} closed trade(s), newest first ({NET}; prices in USDT)"
-    return "\n".join([head, *render_trade_table(trades, "%m-%d %H:%M")])
+    return "\n".join([head, *render_trade_table(trades, "%Y-%m-%d %H:%M")])
 
 
 def render_profit_text(view: ProfitView) -> str:

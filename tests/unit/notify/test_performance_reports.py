@@ -72,7 +72,7 @@ def test_recent_trades_are_newest_first_and_are_the_daily_summary_rows(store: St
     assert eth.exit_price == Decimal("1962") and eth.fees == Decimal("0.0396")
     assert len(recent_trades(store, 50)) == 6
     text = render_trades_text(trades, 3)
-    assert "03-10 11:00  ETHUSDT" in text and "-0.42" in text
+    assert "2026-03-10 11:00  ETHUSDT" in text and "-0.42" in text
 
 
 def test_profit_of_today_equals_thunes_status(store: Store) -> None:
