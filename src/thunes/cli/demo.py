@@ -98,6 +98,12 @@ def register(subparsers: Any) -> None:
         f"../shared/data/{UNIVERSE_FOLDER} when present, else the bundled samples "
         "(default: the static symbols)",
     )
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="paper mode on live public prices (THUNES_PAPER_SOURCE[_URL]); when the source "
+        "does not answer, says so in one line and runs the simulator demo",
+    )
     parser.add_argument("--env-file", default=None, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
@@ -115,11 +121,26 @@ async def _daily_report(built: Built, console: Console) -> None:
     console.print(f"report written to {written.text_path} and {written.png_path}")
 
 
+def _paper_overrides(
+    args: argparse.Namespace, sim_overrides: dict[str, Any], console: Console
+) -> dict[str, Any]:
+    """Paper settings when the source answers; else one line and the simulator demo's."""
+    from thunes.cli.demo_paper import PAPER_DEMO_SETTINGS, fallback_line, unreachable
+
+    why = unreachable(settings_from_args(args, **PAPER_DEMO_SETTINGS))
+    if why is None:
+        return dict(PAPER_DEMO_SETTINGS)
+    console.print(fallback_line(settings_from_args(args, mode="paper"), why), soft_wrap=True)
+    return sim_overrides
+
+
 def run(args: argparse.Namespace) -> int:
     from thunes.orchestration.run_scheduler import run_daemon
 
     console = Console()
     overrides = {**DEMO_SETTINGS, **universe_overrides(args.universe, console)}
+    if getattr(args, "paper", False):
+        overrides = _paper_overrides(args, overrides, console)
     if args.speed is not None:
         overrides["sim_speed"] = args.speed
     roots = settings_from_args(args, **overrides)
@@ -131,9 +152,10 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, **overrides, state_dir=state_dir, log_dir=log_dir)
     printer = ConsolePrinter(console, "the demo daemon has stopped", after_status=_daily_report)
     traded = settings.universe if settings.ranked_top else ", ".join(settings.symbols)
-    console.rule(
-        f"THUNES demo: {traded} {settings.timeframe}, "
-        f"simulated {settings.sim_speed:g}x for {args.duration:g} s"
+    pace = (
+        f"PAPER on {settings.paper_rest_url}" if settings.mode.value == "paper"
+        else f"simulated {settings.sim_speed:g}x"
     )
+    console.rule(f"THUNES demo: {traded} {settings.timeframe}, {pace} for {args.duration:g} s")
     console.print(f"[dim]demo state in {state_dir}, logs in {log_dir}[/dim]", soft_wrap=True)
     return run_daemon(settings, args.duration, observer=printer.observer(), console=False)

@@ -48,6 +48,7 @@ from thunes.reports.snapshot import HealthSnapshot, failed_job_runs, position_li
 from thunes.reports.status import (
     StatusView,
     build_status,
+    mode_label,
     render_pnl_text,
     render_positions_text,
     render_status_text,
@@ -201,7 +202,8 @@ class StoreCommandBackend:
         return "Health\n" + "\n".join(rows)
 
     async def version_text(self) -> str:
-        return f"THUNES {self._version}" + (f" ({self._mode} mode)" if self._mode else "")
+        label = mode_label(self._mode)
+        return f"THUNES {self._version}" + (f" ({label} mode)" if label else "")
 
     async def rank_text(self, timeframe: str | None) -> str:
         """The top 10 of the latest ranking (the first ranked timeframe unless one is named)."""

@@ -6,11 +6,13 @@ and long texts are split on line boundaries under Telegram's 4096-character limi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from thunes.events import Event
 from thunes.reports.alerts import describe_event
 from thunes.reports.format import Message, Severity, to_plain
+from thunes.reports.status import PAPER, mode_label
 
 TELEGRAM_LIMIT = 4096
 _ICONS = {
@@ -36,6 +38,13 @@ def message_html(message: Message) -> str:
 
 def event_html(event: Event) -> str:
     return message_html(describe_event(event))
+
+
+def event_html_for(mode: str) -> Callable[[Event], str]:
+    """The alert renderer of a mode: in paper mode every alert starts with [PAPER]."""
+    if mode != PAPER:
+        return event_html
+    return lambda event: f"[{mode_label(mode)}] {event_html(event)}"
 
 
 def event_plain(event: Event) -> str:

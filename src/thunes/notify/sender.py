@@ -25,7 +25,7 @@ from thunes.clock import Clock
 from thunes.config import Settings
 from thunes.events import Event
 from thunes.notify.alert_queue import AlertQueue, Outgoing
-from thunes.notify.render import event_html, preformatted_chunks, split_text
+from thunes.notify.render import event_html, event_html_for, preformatted_chunks, split_text
 from thunes.notify.transport import BotTransport, Outcome, SendResult, Transport, build_bot
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class TelegramNotifier:
             clock,
             silenced=settings.alerts_silenced,
             policy=policy,
+            render=event_html_for(settings.mode.value),
         )
 
     # ---- producer side: never blocks, never raises --------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -245,12 +246,13 @@ class Daemon:
             )
 
     def health_report(self) -> HealthReport:
-        return self.c.health_probes.report(
+        report = self.c.health_probes.report(
             scheduler_running=self.scheduler.running,
             state=self.state.value,
             not_trading_reason=self.not_trading_reason,
             scheduler_error=self.scheduler.store_error,
         )
+        return dataclasses.replace(report, mode=self.c.settings.mode.value)
 
     # ---- life cycle ---------------------------------------------------------------------------
 

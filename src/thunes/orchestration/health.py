@@ -38,6 +38,7 @@ class ComponentHealth:
 @dataclass(frozen=True)
 class HealthReport:
     components: Mapping[str, ComponentHealth]
+    mode: str = ""  # sim, testnet, live or paper: what the dashboard and /health show
 
     @property
     def healthy(self) -> bool:
@@ -48,6 +49,7 @@ class HealthReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
+            **({"mode": self.mode} if self.mode else {}),
             "status": "ok" if self.healthy else "unhealthy",
             "unhealthy": self.unhealthy(),
             "components": {name: asdict(c) for name, c in self.components.items()},

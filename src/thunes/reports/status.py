@@ -82,11 +82,21 @@ def build_status(
     )
 
 
+PAPER = "paper"
+PAPER_BANNER = "PAPER TRADING: live market data, orders filled on this machine, no real money"
+
+
+def mode_label(mode: str) -> str:
+    """A mode as the operator reads it: paper in capitals, so it is never taken for live."""
+    return mode.upper() if mode == PAPER else mode
+
+
 def render_status_text(view: StatusView) -> str:
     v = view
-    head = "THUNES" + (f" {v.version}" if v.version else "") + (f" ({v.mode})" if v.mode else "")
+    label = mode_label(v.mode)
+    head = "THUNES" + (f" {v.version}" if v.version else "") + (f" ({label})" if label else "")
     entries = "allowed" if v.entries_allowed else "STOPPED"
-    out = [f"{head} at {fmt_time(v.now)}", ""]
+    out = [f"{head} at {fmt_time(v.now)}", *([PAPER_BANNER] if v.mode == PAPER else []), ""]
     out.append(f"Entries            {entries}")
     out.append(f"  kill-switch      {'ON (' + v.kill_reason + ')' if v.kill_switch else 'off'}")
     out.append(f"  paused           {'yes' if v.paused else 'no'}")
