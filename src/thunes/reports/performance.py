@@ -8,6 +8,7 @@ weeks on Monday, months on the 1st.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -33,10 +34,12 @@ def trade_lines(store: SummaryStore, positions: Sequence[Position]) -> list[Trad
         first, last = spans.get(p.symbol, (p.opened_at, p.closed_at))
         spans[p.symbol] = (min(first, p.opened_at), max(last, p.closed_at))
     fills = {s: store.fills_between(s, first, last) for s, (first, last) in spans.items()}
+    times = {s: [f.time for f in symbol_fills] for s, symbol_fills in fills.items()}
     lines = []
     for p in positions:
         assert p.closed_at is not None
-        own = [f for f in fills[p.symbol] if p.opened_at <= f.time <= p.closed_at]
+        at = times[p.symbol]  # oldest first: the trade's fills are one slice
+        own = fills[p.symbol][bisect_left(at, p.opened_at) : bisect_right(at, p.closed_at)]
         lines.append(trade_line(p, own))
     return lines
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from thunes.clock import ManualClock
 from thunes.notify.commands import COMMANDS, CommandRouter
@@ -173,3 +174,10 @@ async def test_help_lists_every_command() -> None:
     for name in ("forceexit", "trades", "profit", "performance", "weekly", "monthly",
                  "show_config", "logs", *COMMANDS):
         assert f"/{name} " in text
+
+
+def test_the_operations_guide_lists_every_command() -> None:
+    guide = (Path(__file__).parents[3] / "docs" / "OPERATIONS.md").read_text(encoding="utf-8")
+    section = guide.split("## Telegram commands", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in COMMANDS if f"`/{name}" not in section]
+    assert missing == []
