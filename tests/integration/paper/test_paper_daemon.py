@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import eventually
 from tests.integration.paper.conftest import RecordingSource
 from thunes.app import build
+from thunes.app.exchange_checks import exchange_checks
 from thunes.config import Mode, Settings
 from thunes.domain import OrderIntent, Side
 from thunes.exchange.types import PlacementStatus
@@ -78,3 +79,25 @@ async def test_paper_mode_trades_through_the_gateway_on_the_paper_wallet(
             ("/stream", "/ws/")
         )
         assert "signature" not in seen.query
+
+
+async def test_doctor_checks_paper_mode_against_its_source_and_writes_no_wallet(
+    wall_source: RecordingSource, tmp_path: Path
+) -> None:
+    settings = paper_settings(wall_source, tmp_path)
+    checks = await exchange_checks(settings)
+    assert [(c.name, c.status) for c in checks] == [
+        ("exchange reachable", "ok"), ("clock drift", "ok"), ("API key", "ok")
+    ]
+    assert not wallet_path(settings.state_dir).exists()
+
+
+async def test_doctor_says_an_unreachable_paper_source_is_unreachable(
+    closed_port: int, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None, mode=Mode.PAPER, paper_source_url=f"http://127.0.0.1:{closed_port}",
+        state_dir=tmp_path / "state",
+    )
+    checks = await exchange_checks(settings)
+    assert [(c.name, c.status) for c in checks] == [("exchange reachable", "fail")]
