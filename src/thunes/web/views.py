@@ -8,7 +8,7 @@ show. Decimals become exact strings and times ISO 8601, as in `thunes status --j
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -36,6 +36,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A flat dataclass's fields (`asdict` deep-copies every value: slow on long lists)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def status_json(sources: DashboardSources, view: StatusView | None = None) -> dict[str, Any]:
@@ -113,17 +118,17 @@ def orders_json(sources: DashboardSources, limit: int) -> dict[str, Any]:
 
 def trades_json(sources: DashboardSources, limit: int) -> dict[str, Any]:
     trades = recent_trades(sources.store, limit)
-    return plain({"trades": [asdict(t) for t in trades]})
+    return plain({"trades": [_fields(t) for t in trades]})
 
 
 def daily_pnl_json(sources: DashboardSources, days: int) -> dict[str, Any]:
     history = pnl_history(sources.store, sources.clock.now().date(), days)
     total = history[-1].cumulative if history else Decimal(0)
-    return plain({"days": [asdict(d) for d in history], "total": total})
+    return plain({"days": [_fields(d) for d in history], "total": total})
 
 
 def equity_json(sources: DashboardSources) -> dict[str, Any]:
-    return plain({"points": [asdict(p) for p in equity_curve(sources.store)]})
+    return plain({"points": [_fields(p) for p in equity_curve(sources.store)]})
 
 
 def jobs_json(sources: DashboardSources) -> dict[str, Any]:
