@@ -36,6 +36,7 @@ DEMO_SETTINGS: dict[str, Any] = {
     "quote_amount": "25",
     "daily_loss_limit": "50",
     "health_port": 0,
+    "web_port": 0,  # never the port of a daemon already running here
     "sim_port": 0,
     "log_level": "WARNING",
 }
