@@ -85,8 +85,8 @@ def daemon_running(state_dir: Path) -> bool:
 
 
 def _run_check(line: str, daemon_is_running: bool) -> Check:
-    """A refusal of `run` fails, except the health port a running daemon of this state holds."""
-    if daemon_is_running and line.startswith("THUNES_HEALTH_PORT:"):
+    """A refusal of `run` fails, except the ports a running daemon of this state holds."""
+    if daemon_is_running and line.startswith(("THUNES_HEALTH_PORT:", "THUNES_WEB_PORT:")):
         return Check("run", "warn", f"{line} (this state's daemon is running: expected)")
     return Check("run", "fail", line)
 

@@ -14,6 +14,7 @@ import pytest
 from tests.integration.web.conftest import TOKEN, Rig, api_login
 from thunes.app.dashboard import start_dashboard
 from thunes.app.validate import web_port_problems
+from thunes.cli.doctor import _run_check
 from thunes.config import load_settings
 from thunes.web import DashboardServer, WebPortError
 from thunes.web.server import static_dir
@@ -64,3 +65,9 @@ async def test_every_asset_is_served_by_thunes(rig: Rig, client: aiohttp.ClientS
         if link.startswith(("/static/", "/api/")):
             async with client.get(rig.url + link) as asset:
                 assert asset.status == 200, link
+
+
+def test_doctor_expects_the_web_port_a_running_daemon_holds() -> None:
+    line = "THUNES_WEB_PORT: cannot listen on 127.0.0.1:8788: Address already in use"
+    assert _run_check(line, daemon_is_running=True).status == "warn"
+    assert _run_check(line, daemon_is_running=False).status == "fail"
