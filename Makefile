@@ -17,9 +17,10 @@ $(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml
 
 install: $(STAMP)
 
-## Run the daemon's main job on the embedded simulator (no keys, no network).
+## Run the daemon's main job on the embedded simulator (no keys, no network);
+## `make run PAPER=1` trades paper on Binance's public prices when the network is there.
 run: $(STAMP)
-	$(BIN)/thunes demo
+	$(BIN)/thunes demo $(if $(PAPER),--paper,)
 
 ## Lint, type-check and run the whole test suite.
 test: lint typecheck pytest
