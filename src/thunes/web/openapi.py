@@ -118,18 +118,9 @@ def _read(schema: str, summary: str, *params: dict[str, Any]) -> dict[str, Any]:
 ACTION_NAMES = ["kill", "resume", "pause", "unpause", "force-exit"]
 
 
-def document() -> dict[str, Any]:
-    """The whole document (a fresh dict each time)."""
-    paths: dict[str, Any] = {
-        "/api/v1/status": _read("Status", "mode, risk switches, today's PnL, health"),
-        "/api/v1/positions": _read("Positions", "open positions with unrealised PnL and stop"),
-        "/api/v1/orders": _read("Orders", "the latest orders, newest first", LIMIT),
-        "/api/v1/trades": _read("Trades", "the latest closed trades, newest first", LIMIT),
-        "/api/v1/pnl/daily": _read("DailyPnl", "realised PnL per UTC day", DAYS),
-        "/api/v1/equity": _read("Equity", "cumulative realised PnL after each closed trade"),
-        "/api/v1/health": _read("Health", "the daemon's /health report"),
-        "/api/v1/jobs": _read("Jobs", "scheduled jobs (last run, next run) and breakers"),
-        "/api/v1/ranking": _read("Ranking", "the latest ranking of each ranked timeframe"),
+def _writes() -> dict[str, Any]:
+    """Logging in and out, and the actions."""
+    return {
         "/api/v1/session": {
             "post": {
                 "summary": "log in with THUNES_API_TOKEN; sets the session cookie",
@@ -157,6 +148,22 @@ def document() -> dict[str, Any]:
                               "403": _json("Error", "no or wrong CSRF token"), **ERRORS},
             }
         },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The whole document."""
+    paths: dict[str, Any] = {
+        "/api/v1/status": _read("Status", "mode, risk switches, today's PnL, health"),
+        "/api/v1/positions": _read("Positions", "open positions with unrealised PnL and stop"),
+        "/api/v1/orders": _read("Orders", "the latest orders, newest first", LIMIT),
+        "/api/v1/trades": _read("Trades", "the latest closed trades, newest first", LIMIT),
+        "/api/v1/pnl/daily": _read("DailyPnl", "realised PnL per UTC day", DAYS),
+        "/api/v1/equity": _read("Equity", "cumulative realised PnL after each closed trade"),
+        "/api/v1/health": _read("Health", "the daemon's /health report"),
+        "/api/v1/jobs": _read("Jobs", "scheduled jobs (last run, next run) and breakers"),
+        "/api/v1/ranking": _read("Ranking", "the latest ranking of each ranked timeframe"),
+        **_writes(),
     }
     return {
         "openapi": "3.1.0",
