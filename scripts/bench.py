@@ -3,6 +3,7 @@
 
 Each module `scripts/benchmarks/<name>.py` defines `run() -> list[tuple[str, str]]` returning
 (figure, value) rows; this script runs the chosen ones and prints one table per benchmark.
+Modules starting with "_" (e.g. `_common`, the helpers they share) are not benchmarks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 HERE = Path(__file__).resolve().parent / "benchmarks"
+sys.path.insert(0, str(HERE))  # the benchmarks import their shared helpers from `_common`
 
 
 def available() -> dict[str, Path]:

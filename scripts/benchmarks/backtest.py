@@ -7,12 +7,10 @@ of numpy/Python allocations during one run.
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from collections.abc import Callable
 
-import numpy as np
-import pandas as pd
+from _common import best_cpu_wall, synthetic_minutes
 
 from thunes.backtest import BacktestConfig, run_backtest
 from thunes.backtest.sweep import grid_sweep
@@ -20,33 +18,9 @@ from thunes.market.klines import load_klines, sample_path
 from thunes.strategy import get_strategy
 
 
-def synthetic_minutes(bars: int, seed: int = 7) -> pd.DataFrame:
-    """A random walk on a 0.01 tick grid with 1-minute bars (like BTCUSDT)."""
-    rng = np.random.default_rng(seed)
-    close = np.round(30_000 * np.exp(np.cumsum(rng.normal(0, 0.0008, bars))), 2)
-    open_ = np.round(np.concatenate(([30_000.0], close[:-1])), 2)
-    spread = np.round(np.abs(rng.normal(0, 8, bars)), 2)
-    high = np.maximum(open_, close) + spread
-    low = np.maximum(np.minimum(open_, close) - spread, 0.01)
-    volume = np.round(rng.lognormal(2.0, 0.8, bars), 5)
-    index = pd.date_range("2023-01-01", periods=bars, freq="1min", tz="UTC", name="open_time")
-    return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index
-    )
-
-
 def measure(action: Callable[[], object], repeats: int = 15) -> tuple[float, float, float]:
-    """(best wall seconds, best CPU seconds, peak MiB).
-
-    Best-of-N because the machine is shared: the minimum is the run least disturbed by others.
-    """
-    action()
-    best = best_cpu = float("inf")
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        action()
-        best = min(best, time.perf_counter() - start)
-        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    """(best wall seconds, best CPU seconds, peak MiB)."""
+    best_cpu, best = best_cpu_wall(action, repeats)
     tracemalloc.start()
     action()
     _, peak = tracemalloc.get_traced_memory()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from _common import best_wall, ms
 
 from thunes.domain import ExitReason, Fill, Position, Side
 from thunes.log import LOG_FILE
@@ -56,16 +56,6 @@ def fill_log(log_dir: Path) -> int:
     return count
 
 
-def best_of(action: Callable[[], object], repeats: int = 5) -> float:
-    action()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def run() -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -75,22 +65,19 @@ def run() -> list[tuple[str, str]]:
             today = last.date()
             rows = [
                 ("closed trades in the store", f"{TRADES:,}"),
-                ("/trades 50", ms(best_of(lambda: render_trades_text(
+                ("/trades 50", ms(best_wall(lambda: render_trades_text(
                     recent_trades(store, 50), 50)))),
-                ("/profit (all time, with fees)", ms(best_of(lambda: render_profit_text(
+                ("/profit (all time, with fees)", ms(best_wall(lambda: render_profit_text(
                     build_profit(store, today))))),
-                ("/profit 30", ms(best_of(lambda: build_profit(store, today, 30)))),
-                ("/performance", ms(best_of(lambda: build_performance(store)))),
-                ("/weekly 52", ms(best_of(lambda: build_periods(store, today, "week", 52)))),
-                ("/monthly 24", ms(best_of(lambda: build_periods(store, today, "month", 24)))),
+                ("/profit 30", ms(best_wall(lambda: build_profit(store, today, 30)))),
+                ("/performance", ms(best_wall(lambda: build_performance(store)))),
+                ("/weekly 52", ms(best_wall(lambda: build_periods(store, today, "week", 52)))),
+                ("/monthly 24", ms(best_wall(lambda: build_periods(store, today, "month", 24)))),
             ]
         finally:
             store.close()
         lines = fill_log(root)
         rows.append(("log lines in a 10 MB thunes.log", f"{lines:,}"))
-        rows.append(("/logs 100 (redacted)", ms(best_of(lambda: tail(root, 100, ["s" * 32])))))
+        rows.append(("/logs 100 (redacted)", ms(best_wall(lambda: tail(root, 100, ["s" * 32])))))
     return rows
 
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"

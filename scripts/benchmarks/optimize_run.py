@@ -13,10 +13,9 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from _common import best_wall
 from rich.console import Console
 
 from thunes.backtest.optimize import OptimizeSpec, optimize
@@ -30,15 +29,6 @@ FILES = [str(sample_path("BTCUSDT-5m-2023Q1.csv.gz")), str(sample_path("ETHUSDT-
 GRID = {"fast": [10, 20, 30], "slow": [60, 120, 200]}
 
 
-def _best(action: Callable[[], object], repeats: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def run() -> list[tuple[str, str]]:
     quiet = Console(file=io.StringIO())
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,17 +40,17 @@ def run() -> list[tuple[str, str]]:
                 list(group_inputs(FILES).values()), (None, None), quiet, cache, write
             )
 
-        cold = _best(lambda: build(False), repeats=3)
+        cold = best_wall(lambda: build(False), repeats=3, warm_up=False)
         build(True)
-        warm = _best(lambda: build(False))
+        warm = best_wall(lambda: build(False), warm_up=False)
         frames = build(False).frames  # type: ignore[attr-defined]
         spec = OptimizeSpec("sma", grid=GRID)
-        bare = _best(lambda: optimize(spec, frames), repeats=3)
+        bare = best_wall(lambda: optimize(spec, frames), repeats=3, warm_up=False)
         argv = ["optimize", "--data", FILES[0], "--data", FILES[1], "--no-publish"]
         argv += ["--grid", "fast=10,20,30", "--grid", "slow=60,120,200"]
         argv += ["--state-dir", str(state)]
         with contextlib.redirect_stdout(io.StringIO()):
-            recorded = _best(lambda: main(argv), repeats=3)
+            recorded = best_wall(lambda: main(argv), repeats=3, warm_up=False)
     return [
         ("build from the files (2 × 25,920 5m bars)", f"{cold * 1000:.0f} ms"),
         ("build from the cache (hash checked)", f"{warm * 1000:.0f} ms"),

@@ -10,13 +10,11 @@ of that run beside it; loading the files is excluded.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import UNIVERSE, best_cpu_wall, synthetic_hours
 
 from thunes.backtest.portfolio_report import RankedUniverse, backtest_portfolio
 from thunes.backtest.types import BacktestConfig
@@ -25,28 +23,11 @@ from thunes.strategy import get_strategy
 from thunes.strategy.rules import TradingRules
 
 SYMBOLS, BARS = 22, 15_000
-UNIVERSE = Path(__file__).resolve().parents[2].parent / "shared/data/binance_spot_1h_universe"
 COMMON_START = pd.Timestamp("2020-09-22 06:00", tz="UTC")
 
 
 def synthetic(seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = np.round(50.0 * np.exp(np.cumsum(rng.normal(0.0001, 0.01, BARS))), 4)
-    open_ = np.concatenate(([50.0], close[:-1]))
-    spread = np.round(np.abs(rng.normal(0, 0.003, BARS)) * close, 4)
-    volume = np.round(rng.lognormal(12.0, 0.5, BARS), 2)
-    index = pd.date_range(COMMON_START, periods=BARS, freq="h", name="open_time")
-    return pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) + spread,
-            "low": np.minimum(open_, close) - spread,
-            "close": close,
-            "volume": volume,
-            "quote_volume": np.round(volume * close, 2),
-        },
-        index=index,
-    )
+    return synthetic_hours(np.random.default_rng(seed), BARS, COMMON_START, 0.0001, 12.0)
 
 
 def frames() -> tuple[dict[str, pd.DataFrame], str]:
@@ -55,17 +36,6 @@ def frames() -> tuple[dict[str, pd.DataFrame], str]:
         window = {s: f.loc[COMMON_START:].iloc[:BARS] for s, f in sorted(loaded.items())}
         return window, "shared universe"
     return {f"S{i:02d}USDT": synthetic(i) for i in range(SYMBOLS)}, "synthetic"
-
-
-def best(action: Callable[[], object], repeats: int = 3) -> tuple[float, float]:
-    action()
-    best_cpu = best_wall = float("inf")
-    for _ in range(repeats):
-        wall, start = time.perf_counter(), time.process_time()
-        action()
-        best_cpu = min(best_cpu, time.process_time() - start)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-    return best_cpu, best_wall
 
 
 def run() -> list[tuple[str, str]]:
@@ -81,7 +51,7 @@ def run() -> list[tuple[str, str]]:
             strategy, data, config, timeframe="1h", max_open_positions=3, ranked=ranked
         )
 
-    cpu, wall = best(portfolio)
+    cpu, wall = best_cpu_wall(portfolio, repeats=3)
     report = holder["report"]
     main, static = report.main, report.static  # type: ignore[attr-defined]
     verdict = "ok" if cpu < 10 else "over"

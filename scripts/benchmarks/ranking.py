@@ -10,21 +10,15 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import UNIVERSE, best_cpu_wall, sim_gateway, synthetic_hours
 
 from thunes.clock import ManualClock
-from thunes.exchange.binance_client import make_client
-from thunes.exchange.breakers import CircuitBreakerMonitor
-from thunes.exchange.client import BinanceGateway
-from thunes.exchange.ratelimit import RateLimiter
-from thunes.exchange.retry import RetryPolicy
-from thunes.exchange.timesync import TimeSync
 from thunes.ranking.fetch import fetch_universe
 from thunes.ranking.files import load_folder
 from thunes.ranking.rank import rank_universe
@@ -32,42 +26,14 @@ from thunes.sim import Simulator, SimulatorConfig
 
 SYMBOLS, BARS = 300, 500
 START = pd.Timestamp("2022-01-01", tz="UTC")
-UNIVERSE = Path(__file__).resolve().parents[2].parent / "shared/data/binance_spot_1h_universe"
 
 
 def synthetic(seed: int, bars: int = BARS) -> pd.DataFrame:
     """Hourly bars on a 0.0001 price grid (like real klines), a random drift per symbol."""
     rng = np.random.default_rng(seed)
-    drift = rng.normal(0.0, 0.001)
-    close = np.round(50.0 * np.exp(np.cumsum(drift + rng.normal(0, 0.01, bars))), 4)
-    open_ = np.concatenate(([50.0], close[:-1]))
-    spread = np.round(np.abs(rng.normal(0, 0.003, bars)) * close, 4)
-    volume = np.round(rng.lognormal(10.0, 0.5, bars), 2)
-    index = pd.date_range(START, periods=bars, freq="h", name="open_time")
-    return pd.DataFrame(
-        {
-            "open": open_,
-            "high": np.maximum(open_, close) + spread,
-            "low": np.minimum(open_, close) - spread,
-            "close": close,
-            "volume": volume,
-            "quote_volume": np.round(volume * close, 2),
-            "trades": np.full(bars, 1000.0),
-        },
-        index=index,
-    )
-
-
-def cpu(action: Callable[[], object], repeats: int = 5) -> tuple[float, float]:
-    """(best CPU seconds, best wall seconds) of `action`, after one warm-up run."""
-    action()
-    best_cpu = best_wall = float("inf")
-    for _ in range(repeats):
-        wall, start = time.perf_counter(), time.process_time()
-        action()
-        best_cpu = min(best_cpu, time.process_time() - start)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-    return best_cpu, best_wall
+    frame = synthetic_hours(rng, bars, START, rng.normal(0.0, 0.001), 10.0)
+    frame["trades"] = np.full(bars, 1000.0)
+    return frame
 
 
 def _core_rows() -> list[tuple[str, str]]:
@@ -78,7 +44,7 @@ def _core_rows() -> list[tuple[str, str]]:
     def rank() -> object:
         return rank_universe(frames, timeframe="1h", as_of=as_of, min_quote_volume=Decimal(0))
 
-    seconds, wall = cpu(rank)
+    seconds, wall = best_cpu_wall(rank)
     verdict = "ok" if seconds < 1.0 else "OVER TARGET"
     return [
         (f"rank {SYMBOLS} symbols × {BARS} bars: CPU (target < 1 s)", f"{seconds:.3f} s {verdict}"),
@@ -95,7 +61,7 @@ def _universe_rows() -> list[tuple[str, str]]:
     folder = load_folder(UNIVERSE, "1h")
     loaded = time.perf_counter() - started
     as_of = datetime(2021, 5, 1, tzinfo=UTC)
-    seconds, _ = cpu(lambda: rank_universe(folder.frames, timeframe="1h", as_of=as_of))
+    seconds, _ = best_cpu_wall(lambda: rank_universe(folder.frames, timeframe="1h", as_of=as_of))
     return [
         ("22-symbol universe: load the files (I/O)", f"{loaded:.2f} s"),
         ("22-symbol universe: rank CPU (full history frames)", f"{seconds * 1000:.1f} ms"),
@@ -124,15 +90,7 @@ async def _fetch(files: dict[str, Path]) -> tuple[float, int, int, int, int]:
     clock = ManualClock(now)
     config = SimulatorConfig(data=files, clock=clock, stream_interval=3600)
     async with Simulator(config) as sim:
-        client = make_client("sim-key", "sim-secret", api_url=sim.api_url)
-        gateway = BinanceGateway(
-            client,
-            clock,
-            RateLimiter(clock),
-            CircuitBreakerMonitor(clock),
-            TimeSync(clock, samples=1),
-            RetryPolicy(sleep=clock.sleep),
-        )
+        gateway = sim_gateway(sim, clock)
         try:
             started = time.perf_counter()
             fetched = await fetch_universe(gateway, timeframe="1h")

@@ -15,13 +15,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from _common import UNIVERSE, sim_gateway
+
 from thunes.clock import ManualClock
-from thunes.exchange.binance_client import make_client
-from thunes.exchange.breakers import CircuitBreakerMonitor
-from thunes.exchange.client import BinanceGateway
-from thunes.exchange.ratelimit import RateLimiter
-from thunes.exchange.retry import RetryPolicy
-from thunes.exchange.timesync import TimeSync
 from thunes.ranking.lock import RankingLock
 from thunes.ranking.service import RankingConfig, RankingService, gateway_fetch
 from thunes.ranking.types import RankingRun
@@ -29,7 +25,6 @@ from thunes.sim import Simulator, SimulatorConfig
 from thunes.store import Store
 from thunes.store.rankings import RankingStore
 
-UNIVERSE = Path(__file__).resolve().parents[2].parent / "shared/data/binance_spot_1h_universe"
 NOW = datetime(2021, 5, 1, 0, 30, tzinfo=UTC)
 TARGET_S = 2.0
 REPEATS = 3
@@ -41,15 +36,7 @@ async def _runs(files: dict[str, Path], db: Path) -> tuple[float, list[tuple[flo
     config = SimulatorConfig(data=files, clock=clock, stream_interval=3600)
     async with Simulator(config, wire_clock=clock) as sim:
         setup = time.perf_counter() - started
-        client = make_client("sim-key", "sim-secret", api_url=sim.api_url)
-        gateway = BinanceGateway(
-            client,
-            clock,
-            RateLimiter(clock),
-            CircuitBreakerMonitor(clock),
-            TimeSync(clock, samples=1),
-            RetryPolicy(sleep=clock.sleep),
-        )
+        gateway = sim_gateway(sim, clock)
         store = Store.open(db)
         try:
             rankings = RankingStore.of(store)

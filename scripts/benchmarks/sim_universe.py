@@ -9,21 +9,18 @@ bookTicker and 1h kline on each connection. Targets as for the two-symbol simula
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
-import aiohttp
+from _common import UNIVERSE, Remote, rest_rate, stream_rate
 
 from thunes.clock import ManualClock
 from thunes.sim import Simulator, SimulatorConfig, replay_clock
 from thunes.sim.universe import folder_data
 
-FOLDER = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance_spot_1h_universe"
 STREAM_CLIENTS = 10
 PATHS = [
     ("ticker/price one symbol", "/api/v3/ticker/price?symbol=BTCUSDT"),
@@ -33,16 +30,6 @@ PATHS = [
 ]
 
 
-def _sim_bench() -> ModuleType:
-    """The two-symbol benchmark's load generators, reused."""
-    path = Path(__file__).with_name("sim.py")
-    spec = importlib.util.spec_from_file_location("bench_sim_base", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -50,8 +37,8 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def _separate_process(base: ModuleType) -> list[tuple[str, str]]:
-    command = [sys.executable, "-m", "thunes", "sim", "--port", "0", "--data-dir", str(FOLDER),
+async def _separate_process() -> list[tuple[str, str]]:
+    command = [sys.executable, "-m", "thunes", "sim", "--port", "0", "--data-dir", str(UNIVERSE),
                "--weight-limit", "1000000000"]
     began = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
@@ -66,9 +53,9 @@ async def _separate_process(base: ModuleType) -> list[tuple[str, str]]:
             ("thunes sim --data-dir: start to listening (22 files)", f"{ready:.2f} s"),
             ("  resident memory after start", f"{_rss_mb(child.pid):,.0f} MB"),
         ]
-        remote = base._Remote(found.group(0))
+        remote = Remote(found.group(0))
         for label, path in PATHS:
-            rate = await base._rest_rate(remote, path)
+            rate = await rest_rate(remote, path)
             rows.append((f"REST {label} req/s, separate process", f"{rate:,.0f}"))
         rows.append(("  resident memory after the requests", f"{_rss_mb(child.pid):,.0f} MB"))
         return rows
@@ -77,42 +64,11 @@ async def _separate_process(base: ModuleType) -> list[tuple[str, str]]:
         child.wait(timeout=10)
 
 
-async def _stream_rate(base: ModuleType, sim: Simulator, streams: list[str]) -> float:
-    received = 0
-    url = f"{sim.ws_url}/stream?streams={'/'.join(streams)}"
-    async with aiohttp.ClientSession() as session:
-        sockets = [await session.ws_connect(url) for _ in range(STREAM_CLIENTS)]
-
-        async def reader(ws: aiohttp.ClientWebSocketResponse) -> None:
-            nonlocal received
-            async for _ in ws:
-                received += 1
-
-        readers = [asyncio.create_task(reader(ws)) for ws in sockets]
-        await base._until(lambda: len(sim.streams.connections) >= STREAM_CLIENTS, timeout=10)
-        clock = sim.clock
-        assert isinstance(clock, ManualClock)
-        started = time.perf_counter()
-        while time.perf_counter() - started < base.DURATION:
-            clock.advance(1)
-            await sim.publish_tick()
-            await asyncio.sleep(0)
-        sent = sim.streams.messages_sent
-        await base._until(lambda: received >= sent, timeout=base.DURATION * 3)
-        elapsed = time.perf_counter() - started
-        for ws in sockets:
-            await ws.close()
-        for task in readers:
-            task.cancel()
-    return received / elapsed
-
-
 async def _measure() -> list[tuple[str, str]]:
-    if not FOLDER.is_dir():
-        return [("sim universe", f"skipped: {FOLDER} is missing")]
-    base = _sim_bench()
-    rows = await _separate_process(base)
-    data = folder_data(FOLDER)
+    if not UNIVERSE.is_dir():
+        return [("sim universe", f"skipped: {UNIVERSE} is missing")]
+    rows = await _separate_process()
+    data = folder_data(UNIVERSE)
     began = time.perf_counter()
     start = replay_clock(data, speed=1).time()
     rows.append(("in-process load of the 22 replays", f"{time.perf_counter() - began:.2f} s"))
@@ -121,7 +77,7 @@ async def _measure() -> list[tuple[str, str]]:
     )
     streams = [f"{s.lower()}@{kind}" for s in data for kind in ("bookTicker", "kline_1h")]
     async with Simulator(config) as sim:
-        rate = await _stream_rate(base, sim, streams)
+        rate = await stream_rate(sim, streams, STREAM_CLIENTS)
     rows.append(
         (f"stream msg/s ({STREAM_CLIENTS} clients x {len(streams)} streams)", f"{rate:,.0f}")
     )
