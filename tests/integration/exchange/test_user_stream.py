@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -61,13 +60,6 @@ class CountingGateway:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.gateway, name)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "thunes.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

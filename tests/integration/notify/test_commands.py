@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -47,13 +46,6 @@ class Rig:
         self.api.inject_message(chat, text)
         await eventually(lambda: len(self.api.sent_texts(CHAT)) > before, timeout=10)
         return self.api.sent_texts(CHAT)[-1]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "thunes.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ against the simulator, and every answer checked against the store's facts."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,10 +21,9 @@ from thunes.app.compose import PipelineReconciler
 from thunes.app.force_exits import PipelineForceExits
 from thunes.app.live_key import LiveKeyGate
 from thunes.clock import ManualClock
-from thunes.config import Mode, Settings, load_settings
+from thunes.config import Settings, load_settings
 from thunes.domain import Action, ExitReason, Fill, Position, Side
 from thunes.events import EventBus, EventKind, RecordingSink
-from thunes.exchange import build_gateway
 from thunes.exchange.client import BinanceGateway
 from thunes.log import LOG_FILE
 from thunes.notify.backend import StoreCommandBackend
@@ -32,7 +31,6 @@ from thunes.notify.bot_app import TelegramCommands
 from thunes.notify.transport import build_bot
 from thunes.reports.format import fmt_money
 from thunes.reports.status import build_status
-from thunes.sim import Simulator, SimulatorConfig
 from thunes.store import AuditTrail, Store, audit_path
 from thunes.trading.pipeline import CheckPipeline, PaperTrader, PipelineConfig
 from thunes.trading.results import Outcome
@@ -40,7 +38,6 @@ from thunes.trading.risk import RiskLimits, RiskManager
 
 CHAT = 424242
 STRANGER = 666
-BAR_START = 1_672_531_200.0 + 30 * 86_400 + 1  # 2023-01-31 00:00:01 UTC, inside the 5m samples
 SECRET = "apiSecretThatMustNeverReachTelegram"
 VERSION_REPLY = f"<pre>THUNES {__version__} (sim mode)</pre>"
 
@@ -72,35 +69,6 @@ class Console:
     def audit(self) -> list[dict[str, object]]:
         path = audit_path(self.settings.log_dir)
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(BAR_START)
-
-
-@pytest.fixture
-async def sim(clock: ManualClock) -> AsyncIterator[Simulator]:
-    config = SimulatorConfig(clock=clock, stream_interval=3600)
-    async with Simulator(config, wire_clock=clock) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def gateway(sim: Simulator, clock: ManualClock) -> AsyncIterator[BinanceGateway]:
-    settings = Settings(mode=Mode.SIM, _env_file=None)  # type: ignore[call-arg]
-    gw = await build_gateway(settings, clock, api_url=sim.api_url, request_timeout=5.0)
-    try:
-        yield gw
-    finally:
-        await gw.close()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "thunes.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

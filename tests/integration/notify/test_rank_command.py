@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -58,13 +57,6 @@ def persist(rankings: RankingStore, result: Ranking) -> int:
     run_id = rankings.start_run(result.timeframe, "test", AS_OF - timedelta(seconds=2), "schedule")
     rankings.finish_run(run_id, result, RunCounts(len(result.ranked) + 1), AS_OF, 1.5)
     return run_id
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "thunes.db")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

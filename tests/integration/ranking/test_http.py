@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -59,13 +58,6 @@ class Api:
         async with self.http.request(method, self.base + path, headers=headers) as response:
             text = await response.text()
             return response.status, await response.json(), text
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "thunes.db")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
 
 from tests.integration.ranking.conftest import NOW, SYMBOLS
 from thunes.clock import ManualClock
@@ -20,13 +16,6 @@ from thunes.store import Store
 from thunes.store.rankings import RankingStore
 
 FLOOR = Decimal("10000000")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "thunes.db")
-    yield opened
-    opened.close()
 
 
 def service_for(

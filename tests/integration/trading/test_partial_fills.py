@@ -22,9 +22,7 @@ import pytest
 from tests.integration.sim.thin import bar_time, write_bars
 from tests.integration.trading.rig import Scripted, held
 from thunes.clock import ManualClock
-from thunes.config import Mode, Settings
 from thunes.domain import ZERO, Action, OrderState
-from thunes.exchange import build_gateway
 from thunes.exchange.client import BinanceGateway
 from thunes.sim import Simulator, SimulatorConfig
 from thunes.store import Store
@@ -51,16 +49,6 @@ async def sim(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Simulator]:
     config = SimulatorConfig(data={SYMBOL: data}, clock=clock, stream_interval=3600)
     async with Simulator(config, wire_clock=clock) as simulator:
         yield simulator
-
-
-@pytest.fixture
-async def gateway(sim: Simulator, clock: ManualClock) -> AsyncIterator[BinanceGateway]:
-    settings = Settings(mode=Mode.SIM, _env_file=None)  # type: ignore[call-arg]
-    gw = await build_gateway(settings, clock, api_url=sim.api_url, request_timeout=5.0)
-    try:
-        yield gw
-    finally:
-        await gw.close()
 
 
 def trader(gateway: BinanceGateway, store: Store, clock: ManualClock) -> tuple[PaperTrader, Scripted]:

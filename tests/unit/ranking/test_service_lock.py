@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -41,13 +39,6 @@ class GatedFetch:
 class FailingFetch:
     async def __call__(self, timeframe: str) -> FetchedUniverse:
         raise RuntimeError("exchangeInfo unreachable")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "thunes.db")
-    yield opened
-    opened.close()
 
 
 def make_service(

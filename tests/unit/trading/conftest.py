@@ -1,21 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.unit.trading.fakes import FakeGateway, FakeRisk, RecordingAudit
 from thunes.clock import ManualClock
 from thunes.store import Store
 from thunes.trading.executor import Executor
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "thunes.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture
