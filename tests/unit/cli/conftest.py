@@ -3,8 +3,11 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from thunes.config import Settings
 
 
 @pytest.fixture
@@ -26,3 +29,21 @@ def workdir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def tree(root: Path) -> list[str]:
     """Every path under `root`, relative and sorted (to show nothing was created or deleted)."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+class DaemonStub:
+    """Stands in for the daemon: records the settings the demo would run it with."""
+
+    def __init__(self) -> None:
+        self.settings: list[Settings] = []
+
+    def __call__(self, settings: Settings, duration: float, **_: Any) -> int:
+        self.settings.append(settings)
+        return 0
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch) -> DaemonStub:
+    stub = DaemonStub()
+    monkeypatch.setattr("thunes.orchestration.run_scheduler.run_daemon", stub)
+    return stub

@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.unit.cli.conftest import tree
+from tests.unit.cli.conftest import DaemonStub, tree
 from thunes.cli import main
 from thunes.cli.demo_dirs import MARKER, DemoDirsError, claim
-from thunes.config import Settings
-
-
-class DaemonStub:
-    """Stands in for the daemon: records the settings the demo would run it with."""
-
-    def __init__(self) -> None:
-        self.settings: list[Settings] = []
-
-    def __call__(self, settings: Settings, duration: float, **_: Any) -> int:
-        self.settings.append(settings)
-        return 0
-
-
-@pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch) -> DaemonStub:
-    stub = DaemonStub()
-    monkeypatch.setattr("thunes.orchestration.run_scheduler.run_daemon", stub)
-    return stub
 
 
 def test_demo_keeps_a_file_it_did_not_create_in_the_old_location(

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.unit.cli.conftest import DaemonStub
 from thunes.cli import demo, main
-from thunes.config import Settings
 from thunes.orchestration.sim_runtime import sim_data
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / demo.UNIVERSE_FOLDER
-
-
-class DaemonStub:
-    """Stands in for the daemon: records the settings the demo would run it with."""
-
-    def __init__(self) -> None:
-        self.settings: list[Settings] = []
-
-    def __call__(self, settings: Settings, duration: float, **_: Any) -> int:
-        self.settings.append(settings)
-        return 0
-
-
-@pytest.fixture
-def daemon(monkeypatch: pytest.MonkeyPatch) -> DaemonStub:
-    stub = DaemonStub()
-    monkeypatch.setattr("thunes.orchestration.run_scheduler.run_daemon", stub)
-    return stub
 
 
 def test_demo_universe_trades_the_shared_22_symbol_folder_when_present(
