@@ -38,6 +38,7 @@ from thunes.sim.config import SimulatorConfig
 from thunes.sim.exchange import Exchange
 from thunes.sim.faults import FaultInjector
 from thunes.sim.limits import SlidingCounter
+from thunes.sim.loopback import LoopbackServer
 from thunes.sim.orders import SimError
 from thunes.sim.params import Params
 from thunes.sim.responses import json_response
@@ -68,8 +69,11 @@ class PaperConfig:
     quote_asset: str = "USDT"
 
 
-class PaperExchange:
-    """The local exchange of paper mode; the simulator's account handlers run on it as is."""
+class PaperExchange(LoopbackServer):
+    """The local exchange of paper mode; the simulator's account handlers run on it as is.
+
+    Its `ws_url` is the local WebSocket API's host (the account stream); market streams are the
+    source's."""
 
     clock_speed = 1.0
 
@@ -294,23 +298,6 @@ class PaperExchange:
         await self.source.close()
         self.save()
 
-    async def __aenter__(self) -> PaperExchange:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
     @property
     def port(self) -> int:
         return self._port
-
-    @property
-    def api_url(self) -> str:
-        """What python-binance's `API_URL` should be."""
-        return f"http://127.0.0.1:{self._port}/api"
-
-    @property
-    def ws_url(self) -> str:
-        """The local WebSocket API's host (the account stream); market streams are the source's."""
-        return f"ws://127.0.0.1:{self._port}"

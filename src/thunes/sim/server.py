@@ -25,6 +25,7 @@ from thunes.sim.config import SimulatorConfig
 from thunes.sim.exchange import Exchange
 from thunes.sim.faults import FaultInjector
 from thunes.sim.limits import SlidingCounter, request_weight
+from thunes.sim.loopback import LoopbackServer
 from thunes.sim.market import Market
 from thunes.sim.orders import SimError
 from thunes.sim.replay import load_replay
@@ -54,7 +55,7 @@ async def _weighed(request: web.Request, endpoint: str) -> Mapping[str, str]:
     return {**dict(parse_qsl(body)), **request.query}
 
 
-class Simulator:
+class Simulator(LoopbackServer):
     """A Binance-compatible spot exchange on 127.0.0.1, replaying historical klines."""
 
     def __init__(
@@ -145,29 +146,9 @@ class Simulator:
         if self.config.snapshot_path is not None:
             self.save_snapshot(self.config.snapshot_path)
 
-    async def __aenter__(self) -> Simulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
     @property
     def port(self) -> int:
         return self._site_port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api_url(self) -> str:
-        """What python-binance's `API_URL` should be."""
-        return self.base_url + "/api"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     # ---- state for callers and tests ------------------------------------------------------------
 
