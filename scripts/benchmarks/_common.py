@@ -22,7 +22,7 @@ from thunes.exchange.client import BinanceGateway
 from thunes.exchange.ratelimit import RateLimiter
 from thunes.exchange.retry import RetryPolicy
 from thunes.exchange.timesync import TimeSync
-from thunes.sim import Simulator
+from thunes.sim import Simulator, SimulatorConfig
 
 # The shared 22-symbol 1h universe, beside the repository.
 UNIVERSE = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance_spot_1h_universe"
@@ -194,3 +194,15 @@ async def stream_rate(
         for task in readers:
             task.cancel()
     return received / elapsed
+
+
+async def stream_rows(
+    config: SimulatorConfig, streams: list[str], clients: int
+) -> list[tuple[str, str]]:
+    """The stream rate row of a simulator on `config`, and the targets row."""
+    async with Simulator(config) as sim:
+        rate = await stream_rate(sim, streams, clients)
+    return [
+        (f"stream msg/s ({clients} clients x {len(streams)} streams)", f"{rate:,.0f}"),
+        ("targets", "REST >= 2,000 req/s, streams >= 20,000 msg/s"),
+    ]

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 
-from _common import DURATION, Remote, cpu_seconds, rest_rate, stream_rate
+from _common import DURATION, Remote, cpu_seconds, rest_rate, stream_rows
 
 from thunes.clock import ManualClock
 from thunes.sim import Simulator, SimulatorConfig, replay_clock
@@ -74,13 +74,7 @@ async def _measure() -> list[tuple[str, str]]:
             rate = await rest_rate(sim, path)
             rows.append((f"REST {label} req/s, in-process", f"{rate:,.0f}"))
     config = dataclasses.replace(_config())
-    async with Simulator(config) as sim:
-        rate = await stream_rate(sim, STREAMS, STREAM_CLIENTS)
-        rows.append(
-            (f"stream msg/s ({STREAM_CLIENTS} clients x {len(STREAMS)} streams)", f"{rate:,.0f}")
-        )
-    rows.append(("targets", "REST >= 2,000 req/s, streams >= 20,000 msg/s"))
-    return rows
+    return rows + await stream_rows(config, STREAMS, STREAM_CLIENTS)
 
 
 def run() -> list[tuple[str, str]]:

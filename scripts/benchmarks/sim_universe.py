@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from _common import UNIVERSE, Remote, rest_rate, stream_rate
+from _common import UNIVERSE, Remote, rest_rate, stream_rows
 
 from thunes.clock import ManualClock
-from thunes.sim import Simulator, SimulatorConfig, replay_clock
+from thunes.sim import SimulatorConfig, replay_clock
 from thunes.sim.universe import folder_data
 
 STREAM_CLIENTS = 10
@@ -76,13 +76,7 @@ async def _measure() -> list[tuple[str, str]]:
         data=data, clock=ManualClock(start), weight_limit=10**9, stream_interval=3600
     )
     streams = [f"{s.lower()}@{kind}" for s in data for kind in ("bookTicker", "kline_1h")]
-    async with Simulator(config) as sim:
-        rate = await stream_rate(sim, streams, STREAM_CLIENTS)
-    rows.append(
-        (f"stream msg/s ({STREAM_CLIENTS} clients x {len(streams)} streams)", f"{rate:,.0f}")
-    )
-    rows.append(("targets", "REST >= 2,000 req/s, streams >= 20,000 msg/s"))
-    return rows
+    return rows + await stream_rows(config, streams, STREAM_CLIENTS)
 
 
 def run() -> list[tuple[str, str]]:
