@@ -3,8 +3,10 @@
 The rules are the live daemon's (`thunes.strategy.rules`, as `walk.py` applies them to one
 symbol), checked at each bar boundary with the next bar's open as price and fill:
 
-* Each check goes through the symbols in order, one at a time (the daemon with a concurrency
-  of 1): a held symbol's stop-loss, then its strategy exit; a flat symbol's entry.
+* Each check goes through the symbols one at a time in the daemon's order (the daemon with a
+  concurrency of 1): the static list's order, or a ranked universe's members best first, then
+  the symbols it still holds. A held symbol's stop-loss, then its strategy exit; a flat
+  symbol's entry.
 * An entry needs the symbol to be in the universe (the top N of the ranking in force, or the
   static list), the daily-loss kill-switch off, fewer than `max_open_positions` positions,
   the symbol's cool-down over, and cash for the fixed quote amount plus its fee. A refused
@@ -22,7 +24,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,11 +53,14 @@ class Universe:
     """Which symbols may be entered: the members of the snapshot in force at a check."""
 
     as_of: np.ndarray  # snapshot times, int64 ns, ascending
-    members: tuple[frozenset[str], ...]
+    members: tuple[tuple[str, ...], ...]  # each snapshot's top N, best ranked first
+
+    def snapshot(self, when_ns: int) -> tuple[str, ...]:
+        k = int(self.as_of.searchsorted(when_ns, side="right")) - 1
+        return tuple(self.members[k]) if k >= 0 else ()
 
     def allows(self, symbol: str, when_ns: int) -> bool:
-        k = int(self.as_of.searchsorted(when_ns, side="right")) - 1
-        return k >= 0 and symbol in self.members[k]
+        return symbol in self.snapshot(when_ns)
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def _walk(symbols: list[_Symbol], book: _Book, times_ns: np.ndarray) -> None:
             for i, bar in candidates[checks[k]]:
                 actions.setdefault(i, ("enter", bar))
             k += 1
-        for i in sorted(actions):
+        for i in _check_order(actions, symbols, book.universe, int(times_ns[g])):
             kind, value = actions[i]
             s = symbols[i]
             if kind == "exit":
@@ -184,6 +189,17 @@ def _walk(symbols: list[_Symbol], book: _Book, times_ns: np.ndarray) -> None:
         while pending and pending[0][0] == g:  # closed at the last close: after the checks
             _, _, i, row = heapq.heappop(pending)
             _exit(symbols[i], book, row)
+
+
+def _check_order(
+    indices: Iterable[int], symbols: list[_Symbol], universe: Universe | None, when_ns: int
+) -> list[int]:
+    """The daemon's order within one check (`trading.universe.check_symbols`): a ranked
+    universe's members best first, then the rest (held symbols) in input order."""
+    if universe is None:
+        return sorted(indices)
+    ranks = {symbol: r for r, symbol in enumerate(universe.snapshot(when_ns))}
+    return sorted(indices, key=lambda i: (ranks.get(symbols[i].data.symbol, len(ranks)), i))
 
 
 def _refusal(s: _Symbol, book: _Book, bar: int, when_ns: int) -> str | None:

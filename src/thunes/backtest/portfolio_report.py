@@ -104,7 +104,7 @@ def ranked_universe(
     rankings = rank_history(
         frames, timeframe=timeframe, as_of=list(stamps), min_quote_volume=ranked.min_quote_volume
     )
-    members = tuple(frozenset(r.top(ranked.top_n)) for r in rankings)
+    members = tuple(tuple(r.top(ranked.top_n)) for r in rankings)
     return Universe(as_of, members)
 
 

@@ -94,6 +94,26 @@ def test_a_dropped_symbol_keeps_its_stop_loss() -> None:
     assert traded(run) == [("AAAUSDT", 2, 5, REASON_STOP)]
 
 
+def test_the_better_ranked_symbol_takes_the_last_free_slot() -> None:
+    ns = pd.date_range(START, periods=1, freq="h").as_unit("ns").asi8
+    universe = Universe(ns, (("BBBUSDT", "AAAUSDT"),))  # BBB ranked first
+    items = [item("AAAUSDT", [0], [5]), item("BBBUSDT", [0], [5])]
+    run = run_portfolio(items, config(), max_open_positions=1, universe=universe)
+    assert traded(run) == [("BBBUSDT", 1, 6, REASON_SIGNAL)]
+    assert run.refusals["max_positions"] == 1
+
+
+def test_a_dropped_symbols_exit_comes_after_the_leaders_entries() -> None:
+    ns = pd.date_range(START, periods=2, freq="2h").as_unit("ns").asi8
+    universe = Universe(ns, (("AAAUSDT",), ("BBBUSDT",)))
+    # AAA (dropped at hour 2) exits at bar 4's open, where BBB (a leader) wants to enter: the
+    # daemon checks the leaders first, so the slot is still taken.
+    items = [item("AAAUSDT", [0], [3]), item("BBBUSDT", [3], [8])]
+    run = run_portfolio(items, config(), max_open_positions=1, universe=universe)
+    assert traded(run) == [("AAAUSDT", 1, 4, REASON_SIGNAL)]
+    assert run.refusals["max_positions"] == 1
+
+
 def test_a_symbol_is_never_entered_before_its_listing() -> None:
     early = item("AAAUSDT", [1], [8])
     late = item("NEWUSDT", [0, 2], [5], start=5, bars=7)  # listed at hour 5
