@@ -163,7 +163,8 @@ _KNOWN = {
 
 
 def rules_for(symbol: str, reference_price: float) -> SymbolRules:
-    """Rules for `symbol`: the real ones for known pairs, else derived from its price level."""
+    """Rules for `symbol`: the real ones for known pairs, else derived from its price level
+    (`reference_price`: the highest the replay reaches, so a small order is never below a step)."""
     if symbol in _KNOWN:
         tick, step, max_qty, market_max = (Decimal(v) for v in _KNOWN[symbol])
     else:

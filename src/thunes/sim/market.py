@@ -33,7 +33,9 @@ class Market:
         self.faults = faults
         self.replays = {symbol: load_replay(symbol, path) for symbol, path in data.items()}
         self.rules: dict[str, SymbolRules] = {
-            symbol: rules_for(symbol, float(replay.base.close[0]))
+            # The highest price of the replay sets the step: a few USDT stay buyable throughout
+            # (a first price far below the later ones would make the step too coarse).
+            symbol: rules_for(symbol, float(replay.base.close.max()))
             for symbol, replay in self.replays.items()
         }
         self._last_match_ms: dict[str, int] = {}

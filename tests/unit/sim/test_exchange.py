@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from thunes.clock import ManualClock
 from thunes.sim.exchange import Exchange
+from thunes.sim.faults import FaultInjector
 from thunes.sim.filters import rules_for
+from thunes.sim.market import Market
 from thunes.sim.orders import SimError
 
 D = Decimal
@@ -81,3 +85,18 @@ def test_snapshot_round_trip_keeps_the_open_order_index(engine: Exchange) -> Non
     with pytest.raises(SimError, match=r"Duplicate order sent\."):
         copy.place(limit("BUY", "19000.00", "0.01", "keep"), BID, ASK, 2)
     assert copy.find("BTCUSDT", None, "keep").price == D("19000.00")
+
+
+def test_a_symbol_listed_far_below_its_later_price_stays_buyable_for_a_few_usdt(
+    tmp_path: Path,
+) -> None:
+    """LINK-like history: 0.2 at listing, 50 later; 10 USDT must buy at least one step then."""
+    header = "open_time,open,high,low,close,volume"
+    rows = [f"{1_600_000_000_000 + i * 3_600_000},{p},{p},{p},{p},1000"
+            for i, p in enumerate(["0.2"] * 300 + ["50"] * 300)]
+    path = tmp_path / "LINKUSDT-1h.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    market = Market({"LINKUSDT": path}, ManualClock(1_600_000_000.0), FaultInjector())
+    rules = market.rules["LINKUSDT"]
+    assert rules.floor_qty(Decimal(10) / Decimal(50)) >= rules.step_size
+    assert rules.floor_qty(Decimal(10) / Decimal("0.2")) > 0
