@@ -1,8 +1,9 @@
 """Shared-study benchmark: a 200-trial TPE study of the RSI mean reversion (256 parameter sets)
 over a year of 1-minute bars (525,600 bars, two symbols, 4 walk-forward folds), run by 1 worker
 and by 2 local worker processes against a journal file. Target: 2 workers ≥ 1.6× faster on 2
-cores. Each journal write is fsynced under a file lock (about 9 per trial), which the workers
-take in turn: that serial part, and spawning, are what keeps the speed-up below 2×.
+cores. Each journal write (about 8 per trial) is appended under a file lock, which the workers
+take in turn, and flushed rather than fsynced: that serial part, TPE's sampling (each worker
+reads the whole study) and spawning are what keep the speed-up below 2×.
 
 Both runs include everything the command does after loading: the study, the trials, reading
 the study back, the walk-forward and the leaderboard; the 2-worker run also pays for spawning

@@ -15,6 +15,7 @@ read back from the study, whichever worker or machine ran the trial.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -110,6 +111,34 @@ def redacted(url: str) -> str:
         return url.split("@")[-1]
 
 
+def journal_backend(path: Path, base: Any, lock: Any) -> Any:
+    """A journal file whose appends are serialised by `flock` and flushed, not fsynced.
+
+    Optuna's own backend fsyncs every append under its lock, so with several workers the
+    trials queue on the disk (about 2 ms a write, ~8 writes a trial). Flushed, a write is in
+    the kernel when the lock is released: a worker that crashes loses nothing and the others
+    read it at once; only an operating-system crash or power cut can lose the newest trials,
+    which the study then simply runs again (the budget counts finished trials).
+    """
+
+    class FlushedJournal(base):
+        def append_logs(self, logs: list[dict[str, Any]]) -> None:
+            text = "".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in logs)
+            with open(self.lock_path, "ab") as guard:
+                fcntl.flock(guard.fileno(), fcntl.LOCK_EX)  # a waiting worker sleeps
+                try:
+                    with open(self.file_path, "ab") as journal:
+                        journal.write(text.encode("utf-8"))
+                        journal.flush()
+                finally:
+                    fcntl.flock(guard.fileno(), fcntl.LOCK_UN)
+
+    backend = FlushedJournal(str(path), lock(str(path) + ".lock"))
+    backend.file_path = str(path)
+    backend.lock_path = str(path) + ".flock"
+    return backend
+
+
 def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     """None: in memory; `scheme://…`: a database (RDBStorage); anything else: a journal file."""
     import optuna
@@ -124,8 +153,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # flock: a waiting worker sleeps in the kernel, not in a retry loop
-            backend = JournalFileBackend(str(path), JournalFileOpenLock(str(path) + ".lock"))
+            backend = journal_backend(path, JournalFileBackend, JournalFileOpenLock)
         return optuna.storages.JournalStorage(backend)
     except Exception as error:  # any driver's failure: the operator's URL
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
