@@ -5,8 +5,9 @@ Run at start (before the first signal check) and at the start of every check, th
 
 * every in-flight order is looked up by client order id and adopted (fills that happened while
   the daemon was down are recorded and applied to the position); an intent that was never sent
-  is marked as never having reached the exchange; at start, a sent order the exchange does not
-  know is waited for until its order-creation window has passed, so the answer is certain.
+  is marked as never having reached the exchange; a sent order the exchange does not show yet
+  holds back its symbol's entries until its order-creation window has passed (an expected
+  wait after a crash, not a fault), then the answer is certain.
   An order a running check is still waiting on (`Executor.owned`) is left to that check;
 * fills whose audit entries a crash cut off are written now, and final orders whose position
   update a crash cut off are applied;
@@ -51,6 +52,7 @@ class Finding:
     symbol: str
     detail: str
     blocking: bool = False  # blocks this symbol's entries (never its exits)
+    fault: bool = True  # counts against the report (health); False: an expected wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ class ReconciliationReport:
             return ""
         if self.error:
             return self.error
-        return "; ".join(f.detail for f in self.findings if f.blocking)
+        return "; ".join(f.detail for f in self.findings if f.blocking and f.fault)
 
 
 @dataclass
@@ -121,21 +123,22 @@ class Reconciler:
         self, at_start: bool = False, correlation_id: str = "",
         symbols: Sequence[str] | None = None,
     ) -> ReconciliationReport:
-        """Reconcile everything; at start, wait out the order window so every answer is final.
+        """Reconcile everything; `at_start` marks the start pass in the audit trail (it waits
+        for nothing: an order still inside its creation window holds back its symbol only).
 
         `symbols` is this check's set (the caller adds every symbol THUNES holds); every
         in-flight order is resolved whatever its symbol.
         """
         work = _Work()
         scope = list(symbols) if symbols is not None else self.symbols
-        await self._orders(work, at_start)
+        await self._orders(work)
         await self._settle_final(work)
         self._pending_audits(work)
         await self._foreign_orders(work, scope)
         await self._balances(work, scope)
-        blocking = any(f.blocking for f in work.findings)
+        faults = any(f.blocking and f.fault for f in work.findings)
         report = ReconciliationReport(
-            ok=work.error is None and not blocking,
+            ok=work.error is None and not faults,
             findings=tuple(work.findings),
             adopted_fills=work.adopted,
             resolved=tuple(work.resolved),
@@ -143,19 +146,19 @@ class Reconciler:
             error=work.error,
             at=self.clock.now(),
         )
-        return self._finish(report, correlation_id)
+        return self._finish(report, correlation_id, at_start)
 
-    async def _orders(self, work: _Work, at_start: bool) -> None:
+    async def _orders(self, work: _Work) -> None:
         for record in self.store.orders_in_states(IN_FLIGHT):
             if record.client_order_id in self.executor.owned:
                 work.busy.add(record.symbol)  # a running check owns it: its answer decides
                 continue
             try:
-                await self._order(record, work, at_start)
+                await self._order(record, work)
             except Exception as exc:  # contained: one order's trouble is its symbol's only
                 work.failed(record.symbol, f"order {record.client_order_id}", exc)
 
-    async def _order(self, record: OrderRecordView, work: _Work, at_start: bool) -> None:
+    async def _order(self, record: OrderRecordView, work: _Work) -> None:
         if record.state is OrderState.NEW_INTENT:
             self.store.update_order(
                 record.client_order_id, state=OrderState.REJECTED, now=self.clock.now(),
@@ -165,19 +168,27 @@ class Reconciler:
             return
         rules = await self.gateway.symbol_rules(record.symbol)
         before = len(self.store.fills_for(record.client_order_id))
-        if at_start and not self.executor.window_passed(record):
-            found = await self.gateway.get_order(record.symbol, record.client_order_id)
-            if found is None:
-                await self.clock.sleep(self.executor.seconds_to_window(record))
         result = await self.executor.resolve(record, rules)
         work.adopted += max(0, len(result.fills) - before)
         if result.state.in_flight and result.state is not OrderState.ACKED:
             work.unknown.append(record.client_order_id)
             work.busy.add(record.symbol)
-            detail = f"{record.symbol}: order {record.client_order_id} unresolved"
-            work.findings.append(Finding("unresolved", record.symbol, detail, blocking=True))
+            self._unresolved(record, work)
         else:
             work.resolved.append(record.client_order_id)
+
+    def _unresolved(self, record: OrderRecordView, work: _Work) -> None:
+        """An order the exchange does not show yet: while its creation window is open that is
+        expected (its symbol's entries wait, nothing is unhealthy); after it, a fault."""
+        waiting = not self.executor.window_passed(record)
+        detail = (
+            f"{record.symbol}: order {record.client_order_id} not found yet; its answer is "
+            f"certain in {self.executor.seconds_to_window(record):.0f} s" if waiting
+            else f"{record.symbol}: order {record.client_order_id} unresolved"
+        )
+        work.findings.append(
+            Finding("unresolved", record.symbol, detail, blocking=True, fault=not waiting)
+        )
 
     async def _settle_final(self, work: _Work) -> None:
         """Apply fills of finished orders whose position update a crash cut short."""
@@ -260,10 +271,13 @@ class Reconciler:
                           tracked=expected, removed=removed)
         work.findings.append(Finding("external_reduction", symbol, detail))
 
-    def _finish(self, report: ReconciliationReport, correlation_id: str) -> ReconciliationReport:
+    def _finish(
+        self, report: ReconciliationReport, correlation_id: str, at_start: bool = False
+    ) -> ReconciliationReport:
         self.audit.record(
             "reconciliation",
             correlation_id,
+            at_start=at_start,
             ok=report.ok,
             findings=[f.detail for f in report.findings],
             adopted_fills=report.adopted_fills,
