@@ -23,18 +23,14 @@ from typing import Any
 import pandas as pd
 
 from thunes.clock import Clock
-from thunes.domain import OrderIntent, RejectReason, Side
+from thunes.domain import OrderIntent
 from thunes.events import EventBus
 from thunes.exchange.binance_client import ThunesAsyncClient
 from thunes.exchange.breakers import ACCOUNT, MARKET_DATA, ORDERS, CircuitBreakerMonitor
 from thunes.exchange.errors import (
     BAD_SYMBOL_CODE,
     CANCEL_REJECTED_CODE,
-    FILTER_FAILURE_CODE,
     UNKNOWN_ORDER_CODE,
-    TimestampError,
-    is_duplicate_order,
-    reject_reason,
 )
 from thunes.exchange.guard import RequestGuard
 from thunes.exchange.kline_rows import closed_kline_rows
@@ -52,15 +48,20 @@ from thunes.exchange.parse import (
     reading,
     server_time_from_json,
 )
+from thunes.exchange.placement import (
+    market_params,
+    not_sent,
+    placement_failure,
+    stop_loss_limit_params,
+    unknown,
+)
 from thunes.exchange.ratelimit import RateLimiter, endpoint_weight
 from thunes.exchange.retry import RetryPolicy
 from thunes.exchange.rules import parse_exchange_info, rate_limits
 from thunes.exchange.timesync import TimeSync, TimeSyncReport
 from thunes.exchange.types import (
     Balance,
-    BannedError,
     BookTicker,
-    BreakerOpenError,
     ExchangeError,
     ExchangeFill,
     ExchangeOrder,
@@ -68,20 +69,12 @@ from thunes.exchange.types import (
     KlineRow,
     PlacementResult,
     PlacementStatus,
-    RateLimitedError,
     SymbolRules,
-    TemporaryError,
 )
 
 log = logging.getLogger(__name__)
 
 RULES_MAX_AGE = 24 * 3600.0
-
-
-def _plain(value: Decimal) -> str:
-    """A Decimal as Binance wants it: no exponent, no trailing zeros."""
-    text = format(value.normalize(), "f")
-    return text
 
 
 class BinanceGateway:
@@ -332,7 +325,7 @@ class BinanceGateway:
         `on_send` runs right before the request leaves (after rate-limit waits and a clock
         resync): the caller records when the exchange's recvWindow starts to count.
         """
-        return await self._create(intent, self._market_params(intent), on_send)
+        return await self._create(intent, market_params(intent), on_send)
 
     async def _create(
         self, intent: OrderIntent, params: dict[str, Any], on_send: Callable[[], None] | None
@@ -342,18 +335,20 @@ class BinanceGateway:
             await self._sync_if_due()
             await self.guard.before_send(ORDERS, endpoint_weight("order", "POST"), orders=1)
         except ExchangeError as refused:
-            return _not_sent(intent, refused)
+            return not_sent(intent, refused)
         if on_send is not None:
             on_send()
         try:
             answer = await self.client.create_order(**params)
         except Exception as exc:
-            return self._placement_failure(intent, self.guard.after_failure(ORDERS, exc))
+            error = self.guard.after_failure(ORDERS, exc)
+            return placement_failure(intent, error, clock_off=self.time_sync.invalidate,
+                                     filters_changed=self.invalidate_rules)
         self.guard.after_success(ORDERS)
         try:
             order = order_from_json(answer)
         except MalformedResponse as unreadable:
-            return _unknown(intent, f"order answer unreadable: {unreadable}")
+            return unknown(intent, f"order answer unreadable: {unreadable}")
         return PlacementResult(PlacementStatus.ACCEPTED, intent.client_order_id, order=order)
 
     async def place_stop_loss_limit(
@@ -361,15 +356,7 @@ class BinanceGateway:
     ) -> PlacementResult:
         """A protective STOP_LOSS_LIMIT sell that rests on the exchange; sent once, like any
         order creation (the same outcome rules as `place_market_order`)."""
-        if intent.stop_price is None or intent.limit_price is None or intent.quantity is None:
-            raise ValueError("a stop-loss limit order needs a quantity, stop and limit price")
-        params: dict[str, Any] = {
-            "symbol": intent.symbol, "side": intent.side.value, "type": "STOP_LOSS_LIMIT",
-            "timeInForce": "GTC", "quantity": _plain(intent.quantity),
-            "stopPrice": _plain(intent.stop_price), "price": _plain(intent.limit_price),
-            "newClientOrderId": intent.client_order_id, "newOrderRespType": "FULL",
-        }
-        return await self._create(intent, params, on_send)
+        return await self._create(intent, stop_loss_limit_params(intent), on_send)
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
         """Cancel by client order id; None if the exchange does not know it (or it is done:
@@ -386,65 +373,3 @@ class BinanceGateway:
             raise
         return order_from_json(answer)
 
-    @staticmethod
-    def _market_params(intent: OrderIntent) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "symbol": intent.symbol,
-            "side": intent.side.value,
-            "type": "MARKET",
-            "newClientOrderId": intent.client_order_id,
-            "newOrderRespType": "FULL",
-        }
-        if intent.side is Side.BUY and intent.quantity is None:
-            if intent.quote_quantity is None:
-                raise ValueError("a BUY needs a quantity or a quote quantity")
-            params["quoteOrderQty"] = _plain(intent.quote_quantity)
-        elif intent.quantity is not None:
-            params["quantity"] = _plain(intent.quantity)
-        else:
-            raise ValueError("a SELL needs a quantity")
-        return params
-
-    def _placement_failure(self, intent: OrderIntent, error: ExchangeError) -> PlacementResult:
-        cid = intent.client_order_id
-        if isinstance(error, RateLimitedError | BannedError):
-            return _rejected(intent, RejectReason.EXCHANGE_REJECTED, f"not executed: {error}")
-        if isinstance(error, TemporaryError):
-            return _unknown(intent, str(error))
-        if isinstance(error, TimestampError):
-            self.time_sync.invalidate()
-            return _rejected(intent, RejectReason.EXCHANGE_REJECTED, f"not executed: {error}")
-        if isinstance(error, InvalidRequestError):
-            if is_duplicate_order(error):
-                return _unknown(intent, f"duplicate client order id {cid}: {error}")
-            if error.code == FILTER_FAILURE_CODE:
-                self.invalidate_rules()
-            reason = reject_reason(error)
-            return PlacementResult(
-                PlacementStatus.REJECTED,
-                cid,
-                reason=reason,
-                error_code=error.code,
-                message=error.message,
-            )
-        return _unknown(intent, str(error))
-
-
-def _rejected(intent: OrderIntent, reason: RejectReason, message: str) -> PlacementResult:
-    return PlacementResult(
-        PlacementStatus.REJECTED, intent.client_order_id, reason=reason, message=message
-    )
-
-
-def _unknown(intent: OrderIntent, message: str) -> PlacementResult:
-    log.warning("order %s outcome unknown: %s", intent.client_order_id, message)
-    return PlacementResult(PlacementStatus.UNKNOWN, intent.client_order_id, message=message)
-
-
-def _not_sent(intent: OrderIntent, error: ExchangeError) -> PlacementResult:
-    reason = (
-        RejectReason.BREAKER_OPEN
-        if isinstance(error, BreakerOpenError)
-        else RejectReason.EXCHANGE_REJECTED
-    )
-    return _rejected(intent, reason, f"not sent: {error}")
