@@ -37,7 +37,7 @@ from thunes.sim.account_events import AccountFeed
 from thunes.sim.config import SimulatorConfig
 from thunes.sim.exchange import Exchange
 from thunes.sim.faults import FaultInjector
-from thunes.sim.limits import SlidingCounter
+from thunes.sim.limits import OrderRateLimit, SlidingCounter
 from thunes.sim.loopback import LoopbackServer
 from thunes.sim.orders import SimError
 from thunes.sim.params import Params
@@ -69,7 +69,7 @@ class PaperConfig:
     quote_asset: str = "USDT"
 
 
-class PaperExchange(LoopbackServer):
+class PaperExchange(OrderRateLimit, LoopbackServer):
     """The local exchange of paper mode; the simulator's account handlers run on it as is.
 
     Its `ws_url` is the local WebSocket API's host (the account stream); market streams are the
@@ -177,20 +177,9 @@ class PaperExchange(LoopbackServer):
     def account_json(self, omit_zero: bool) -> dict[str, Any]:
         return account_json(cast("Simulator", self), omit_zero)
 
-    def check_order_rate(self) -> None:
-        if self.orders_10s.current() >= self.config.order_limit_10s:
-            limit = self.config.order_limit_10s
-            raise SimError(
-                -1015, f"Too many new orders; current limit is {limit} orders per 10 SECOND.", 429
-            )
-
-    def count_order(self) -> None:
-        self.orders_10s.add(1)
-        self.orders_1d.add(1)
-
-    def order_headers(self, response: web.StreamResponse) -> None:
-        response.headers["X-MBX-ORDER-COUNT-10S"] = str(self.orders_10s.current())
-        response.headers["X-MBX-ORDER-COUNT-1D"] = str(self.orders_1d.current())
+    @property
+    def order_limit_10s(self) -> int:
+        return self.config.order_limit_10s
 
     async def lose_response(self, request: web.Request, hang: float) -> None:
         if request.transport is not None:

@@ -6,7 +6,10 @@ import json
 from collections import deque
 from collections.abc import Mapping
 
+from aiohttp import web
+
 from thunes.clock import Clock
+from thunes.sim.orders import SimError
 
 WEIGHTS = {
     "ping": 1,
@@ -115,3 +118,30 @@ class SlidingCounter:
     def reset(self) -> None:
         self._events.clear()
         self._total = 0
+
+
+class OrderRateLimit:
+    """Binance's new-order limits and their headers, for any venue that counts orders in
+    `orders_10s` / `orders_1d` against `order_limit_10s` (the simulator, the paper venue)."""
+
+    orders_10s: SlidingCounter
+    orders_1d: SlidingCounter
+
+    @property
+    def order_limit_10s(self) -> int:
+        raise NotImplementedError
+
+    def check_order_rate(self) -> None:
+        if self.orders_10s.current() >= self.order_limit_10s:
+            limit = self.order_limit_10s
+            raise SimError(
+                -1015, f"Too many new orders; current limit is {limit} orders per 10 SECOND.", 429
+            )
+
+    def count_order(self) -> None:
+        self.orders_10s.add(1)
+        self.orders_1d.add(1)
+
+    def order_headers(self, response: web.StreamResponse) -> None:
+        response.headers["X-MBX-ORDER-COUNT-10S"] = str(self.orders_10s.current())
+        response.headers["X-MBX-ORDER-COUNT-1D"] = str(self.orders_1d.current())

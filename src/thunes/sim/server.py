@@ -24,7 +24,7 @@ from thunes.sim.account_events import AccountFeed
 from thunes.sim.config import SimulatorConfig
 from thunes.sim.exchange import Exchange
 from thunes.sim.faults import FaultInjector
-from thunes.sim.limits import SlidingCounter, request_weight
+from thunes.sim.limits import OrderRateLimit, SlidingCounter, request_weight
 from thunes.sim.loopback import LoopbackServer
 from thunes.sim.market import Market
 from thunes.sim.orders import SimError
@@ -55,7 +55,7 @@ async def _weighed(request: web.Request, endpoint: str) -> Mapping[str, str]:
     return {**dict(parse_qsl(body)), **request.query}
 
 
-class Simulator(LoopbackServer):
+class Simulator(OrderRateLimit, LoopbackServer):
     """A Binance-compatible spot exchange on 127.0.0.1, replaying historical klines."""
 
     def __init__(
@@ -207,20 +207,9 @@ class Simulator(LoopbackServer):
 
     # ---- limits ----------------------------------------------------------------------------------
 
-    def check_order_rate(self) -> None:
-        if self.orders_10s.current() >= self.config.order_limit_10s:
-            limit = self.config.order_limit_10s
-            raise SimError(
-                -1015, f"Too many new orders; current limit is {limit} orders per 10 SECOND.", 429
-            )
-
-    def count_order(self) -> None:
-        self.orders_10s.add(1)
-        self.orders_1d.add(1)
-
-    def order_headers(self, response: web.StreamResponse) -> None:
-        response.headers["X-MBX-ORDER-COUNT-10S"] = str(self.orders_10s.current())
-        response.headers["X-MBX-ORDER-COUNT-1D"] = str(self.orders_1d.current())
+    @property
+    def order_limit_10s(self) -> int:
+        return self.config.order_limit_10s
 
     def _too_many(self, retry_after: int) -> web.Response:
         """A 429; clients that keep calling during the back-off are banned (418)."""
