@@ -78,8 +78,5 @@ class ExitAttempts:
             )
         return count
 
-    def refusals(self, position: Position) -> int:
-        return int(self.store.kv_get(REFUSALS_PREFIX + exit_key(position)) or "0")
-
     def filled(self, position: Position) -> None:
         self.store.kv_delete(REFUSALS_PREFIX + exit_key(position))
