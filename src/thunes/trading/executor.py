@@ -391,12 +391,6 @@ class Executor:
             sent=sent, fills=settled.fills, position=settled.position, detail=settled.detail,
         )
 
-    def write_pending_audit(self, record: OrderRecordView) -> bool:
-        return self.settlement.write_pending_audit(record)
-
-    def pending_audits(self) -> list[str]:
-        return self.settlement.pending_audits()
-
     def _outcome(self, record: OrderRecordView, outcome: str, detail: str | None) -> None:
         self.audit.record(
             "order_outcome",

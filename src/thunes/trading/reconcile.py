@@ -205,10 +205,10 @@ class Reconciler:
             work.resolved.append(record.client_order_id)
 
     def _pending_audits(self, work: _Work) -> None:
-        for coid in self.executor.pending_audits():
+        for coid in self.executor.settlement.pending_audits():
             record = self.store.get_order(coid)
             if record is not None and coid not in self.executor.owned:
-                self.executor.write_pending_audit(record)
+                self.executor.settlement.write_pending_audit(record)
 
     async def _foreign_orders(self, work: _Work, scope: Sequence[str]) -> None:
         try:
