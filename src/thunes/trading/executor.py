@@ -151,7 +151,7 @@ class Executor:
         """Send `intent` unless its decision already has an order; return the outcome."""
         with self._owning(intent.client_order_id):
             existing = self.store.get_order(intent.client_order_id)
-            if existing is not None and not self._may_send(existing, check_started_at):
+            if existing is not None and not self.may_send(existing, check_started_at):
                 if existing.state.is_final:
                     return await self._settle(existing, rules, sent=False)
                 return await self.resolve(existing, rules)
@@ -188,7 +188,9 @@ class Executor:
             return None
         return await self._adopt(record, order, rules, sent=False)
 
-    def _may_send(self, record: OrderRecordView, check_started_at: datetime | None) -> bool:
+    def may_send(self, record: OrderRecordView, check_started_at: datetime | None) -> bool:
+        """Whether this stored order may (still) be sent: a bare intent, or one that never
+        reached the exchange, and then not again in the check that found it so."""
         if record.state is OrderState.NEW_INTENT:
             return True
         if record.state in (OrderState.REJECTED, OrderState.EXPIRED) and never_reached(

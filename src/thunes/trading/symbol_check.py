@@ -40,7 +40,7 @@ from thunes.trading.decisions import Decision, decide, entry_order_id
 from thunes.trading.executor import ExecutionResult, Executor
 from thunes.trading.exit_attempts import ExitAttempts
 from thunes.trading.force_exit import clear_force_exit, force_exit_requested
-from thunes.trading.orders import IN_FLIGHT, never_reached
+from thunes.trading.orders import IN_FLIGHT
 from thunes.trading.portfolio import sell_quantity
 from thunes.trading.ports import Audit, PriceSource, RiskGate, TradingStore
 from thunes.trading.protective_stops import ProtectiveStops
@@ -253,8 +253,7 @@ class SymbolCheck:
         assert decision.bar_time is not None
         coid = entry_order_id(self.symbol, decision.bar_time)
         record = ctx.store.get_order(coid)
-        if record is not None and not self._resendable(record.state, record.error,
-                                                        record.updated_at):
+        if record is not None and not ctx.executor.may_send(record, self.started_at):
             return self._report(await self._resume(record, decision, rules), decision, coid)
         busy = self._others_in_flight(coid)
         if busy:
@@ -299,11 +298,6 @@ class SymbolCheck:
         if new:
             ctx.store.record_intent(intent, ctx.clock.now())
         return intent
-
-    def _resendable(self, state: OrderState, error: str | None, updated_at: datetime) -> bool:
-        if state is OrderState.NEW_INTENT:
-            return True
-        return never_reached(error) and updated_at < self.started_at
 
     async def _resume(self, record: Any, decision: Decision, rules: SymbolRules
                       ) -> SymbolCheckResult:
